@@ -1,0 +1,69 @@
+// Pre-decoded blocks cached by (guest virtual pc, host address of the code).
+//
+// A block is the decoded instructions from one pc up to and including the first
+// control transfer/system instruction, the end of the page, or kMaxInsns. The
+// host address identifies the physical page (so sfence.vma needs no block
+// flush: every lookup re-translates the pc through the exec TLB). Writes to a
+// code page (tracked by the bus) invalidate that page's blocks; fence.i
+// invalidates all. Invalidated blocks are freed only at the next safe point,
+// since the loop may be executing one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "core/decoder.hpp"
+#include "core/insn.hpp"
+#include "core/types.hpp"
+
+namespace hs {
+
+class Hart;
+
+struct Block {
+  uint64_t vpc = 0;
+  uintptr_t host = 0;  // host address of the first instruction
+  uint64_t ppage = 0;  // physical page base
+  uint32_t count = 0;  // instructions
+  bool valid = true;
+  DecodedInsn insns[1];  // `count` entries (allocated inline)
+};
+
+class BlockCache {
+ public:
+  static constexpr unsigned kMaxInsns = 64;
+
+  explicit BlockCache(const Decoder& decoder) : decoder_(decoder) {}
+  ~BlockCache();
+
+  // The block starting at hart.pc, decoding it on a miss. nullptr if the fetch
+  // faults (hart.trap_cause/trap_tval set; the caller takes the trap at pc).
+  // An instruction straddling a page boundary is decoded into a scratch block
+  // that is never cached.
+  Block* lookup(Hart& hart);
+
+  // Invalidate blocks decoded from physical page `ppage` (page-aligned).
+  void invalidate_page(uint64_t ppage);
+  void invalidate_all();
+  // Free blocks invalidated since the last call. Call only when no block is executing.
+  void collect();
+
+  uint64_t blocks_decoded() const { return decoded_; }
+
+ private:
+  Block* decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, uint64_t ppage);
+  static uint64_t key(uint64_t vpc, uintptr_t host) { return vpc * 0x9e3779b97f4a7c15ull ^ host; }
+
+  const Decoder& decoder_;
+  // Direct-mapped front cache in front of the map.
+  static constexpr unsigned kFastSize = 4096;
+  Block* fast_[kFastSize] = {};
+  std::unordered_multimap<uint64_t, Block*> by_page_;  // ppage -> blocks
+  std::vector<Block*> retired_;
+  Block* scratch_ = nullptr;
+  uint64_t decoded_ = 0;
+};
+
+}  // namespace hs

@@ -1,0 +1,125 @@
+#include "core/bus.hpp"
+
+#include <sys/mman.h>
+
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace hs {
+
+namespace {
+bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) {
+  return a < b + blen && b < a + alen;
+}
+}  // namespace
+
+Bus::~Bus() {
+  for (auto& m : memories_) munmap(m->host, m->size);
+}
+
+Bus::Memory& Bus::add_memory(std::string name, PAddr base, uint64_t size, bool writable) {
+  for (auto& m : memories_)
+    if (overlaps(base.v, size, m->base.v, m->size))
+      throw std::invalid_argument(fmt::format("{} overlaps {}", name, m->name));
+  for (auto& d : devices_)
+    if (overlaps(base.v, size, d.base.v, d.size))
+      throw std::invalid_argument(fmt::format("{} overlaps {}", name, d.dev->name()));
+  // Anonymous mappings are zero-filled and only backed once touched, so a
+  // large -m costs nothing up front.
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  auto m = std::make_unique<Memory>();
+  m->name = std::move(name);
+  m->base = base;
+  m->size = size;
+  m->host = static_cast<uint8_t*>(p);
+  m->writable = writable;
+  m->code.assign((size + kPageSize - 1) >> kPageShift, 0);
+  memories_.push_back(std::move(m));
+  return *memories_.back();
+}
+
+void Bus::add_device(PAddr base, uint64_t size, Device* dev) {
+  for (auto& m : memories_)
+    if (overlaps(base.v, size, m->base.v, m->size))
+      throw std::invalid_argument(fmt::format("{} overlaps {}", dev->name(), m->name));
+  for (auto& d : devices_)
+    if (overlaps(base.v, size, d.base.v, d.size))
+      throw std::invalid_argument(fmt::format("{} overlaps {}", dev->name(), d.dev->name()));
+  devices_.push_back(Mapping{base, size, dev});
+}
+
+Bus::Memory* Bus::find_memory(PAddr pa, uint64_t len) {
+  for (auto& m : memories_)
+    if (m->contains(pa, len)) return m.get();
+  return nullptr;
+}
+
+const Bus::Mapping* Bus::find_device(PAddr pa, uint64_t len) const {
+  for (auto& d : devices_)
+    if (pa.v >= d.base.v && len <= d.size && pa.v - d.base.v <= d.size - len) return &d;
+  return nullptr;
+}
+
+void Bus::note_write(Memory& m, uint64_t offset, uint64_t len) {
+  for (uint64_t page = offset >> kPageShift; page <= (offset + len - 1) >> kPageShift; ++page) {
+    if (!m.code[page]) continue;
+    m.code[page] = 0;
+    if (on_code_write) on_code_write(PAddr{m.base.v + (page << kPageShift)});
+  }
+}
+
+bool Bus::read(PAddr pa, unsigned size, uint64_t& value) {
+  if (Memory* m = find_memory(pa, size)) {
+    value = 0;
+    std::memcpy(&value, m->host + (pa.v - m->base.v), size);
+    return true;
+  }
+  if (const Mapping* d = find_device(pa, size)) return d->dev->read(pa.v - d->base.v, size, value);
+  return false;
+}
+
+bool Bus::write(PAddr pa, unsigned size, uint64_t value) {
+  if (Memory* m = find_memory(pa, size)) {
+    if (!m->writable) return false;
+    const uint64_t off = pa.v - m->base.v;
+    note_write(*m, off, size);
+    std::memcpy(m->host + off, &value, size);
+    return true;
+  }
+  if (const Mapping* d = find_device(pa, size)) return d->dev->write(pa.v - d->base.v, size, value);
+  return false;
+}
+
+bool Bus::write_bytes(PAddr pa, std::span<const uint8_t> data) {
+  if (data.empty()) return true;
+  Memory* m = find_memory(pa, data.size());
+  if (!m) return false;
+  const uint64_t off = pa.v - m->base.v;
+  note_write(*m, off, data.size());
+  std::memcpy(m->host + off, data.data(), data.size());
+  return true;
+}
+
+bool Bus::read_bytes(PAddr pa, std::span<uint8_t> out) {
+  if (out.empty()) return true;
+  Memory* m = find_memory(pa, out.size());
+  if (!m) return false;
+  std::memcpy(out.data(), m->host + (pa.v - m->base.v), out.size());
+  return true;
+}
+
+void Bus::mark_code_page(PAddr pa) {
+  if (Memory* m = find_memory(pa)) m->code[(pa.v - m->base.v) >> kPageShift] = 1;
+}
+
+bool Bus::is_code_page(PAddr pa) {
+  Memory* m = find_memory(pa);
+  return m && m->code[(pa.v - m->base.v) >> kPageShift];
+}
+
+}  // namespace hs

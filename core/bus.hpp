@@ -1,0 +1,80 @@
+// The physical address space: host-backed memory regions (RAM, ROM) and MMIO
+// devices. Physical accesses only: no translation, no PMP (see core/mmu.cpp).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/device.hpp"
+#include "core/types.hpp"
+
+namespace hs {
+
+class Bus {
+ public:
+  struct Memory {
+    std::string name;
+    PAddr base;
+    uint64_t size = 0;
+    uint8_t* host = nullptr;  // size bytes, zero-initialised, owned by the bus
+    bool writable = true;     // ROM regions are read/execute only for the guest
+    std::vector<uint8_t> code;  // per page: 1 if decoded blocks exist for it
+    bool contains(PAddr pa, uint64_t len) const {
+      return pa.v >= base.v && len <= size && pa.v - base.v <= size - len;
+    }
+  };
+  struct Mapping {
+    PAddr base;
+    uint64_t size = 0;
+    Device* dev = nullptr;
+  };
+
+  Bus() = default;
+  Bus(const Bus&) = delete;
+  Bus& operator=(const Bus&) = delete;
+  ~Bus();
+
+  // Adds a zero-filled region. Throws std::invalid_argument on overlap.
+  Memory& add_memory(std::string name, PAddr base, uint64_t size, bool writable);
+  // Maps a device (not owned). Throws std::invalid_argument on overlap.
+  void add_device(PAddr base, uint64_t size, Device* dev);
+
+  // Region holding all of [pa, pa+len), or nullptr. O(regions), regions are few.
+  Memory* find_memory(PAddr pa, uint64_t len = 1);
+  const Mapping* find_device(PAddr pa, uint64_t len = 1) const;
+  const std::vector<Mapping>& devices() const { return devices_; }
+  const std::vector<std::unique_ptr<Memory>>& memories() const { return memories_; }
+
+  // Physical loads/stores of 1/2/4/8 bytes (little-endian). False means access
+  // fault (unmapped, ROM write, device refusal). Stores to code pages notify
+  // on_code_write before returning.
+  bool read(PAddr pa, unsigned size, uint64_t& value);
+  bool write(PAddr pa, unsigned size, uint64_t value);
+  // True if `pa` is backed by a device (MMIO) rather than memory.
+  bool is_mmio(PAddr pa) const { return find_device(pa) != nullptr; }
+
+  // Host-side bulk copy into memory (image loading, DMA). False if the range is
+  // not entirely inside one memory region. Ignores the writable flag; notifies
+  // code writes.
+  bool write_bytes(PAddr pa, std::span<const uint8_t> data);
+  bool read_bytes(PAddr pa, std::span<uint8_t> out);
+
+  // Self-modifying-code tracking: a page holding decoded blocks is a code page;
+  // the write TLB never maps it, so every store to it reaches Bus::write, which
+  // calls on_code_write(page base) and clears the mark.
+  void mark_code_page(PAddr pa);
+  bool is_code_page(PAddr pa);
+  std::function<void(PAddr page)> on_code_write;
+
+ private:
+  void note_write(Memory& m, uint64_t offset, uint64_t len);
+
+  std::vector<std::unique_ptr<Memory>> memories_;
+  std::vector<Mapping> devices_;
+};
+
+}  // namespace hs

@@ -1,0 +1,230 @@
+// Hart state (a plain struct that compiled code can address directly) and the
+// Hart class: memory access with an inline soft-TLB hit path, CSR access,
+// traps and interrupts.
+//
+// Cost model: load/store/fetch hits are a few instructions inline; misses,
+// MMIO, page walks, PMP and code-page writes go to the out-of-line slow paths
+// in core/mmu.cpp. CSR and trap code lives in core/csr.cpp and core/trap.cpp.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+
+#include "core/bus.hpp"
+#include "core/clock.hpp"
+#include "core/device.hpp"
+#include "core/insn.hpp"
+#include "core/types.hpp"
+
+namespace hs {
+
+enum AccessType : uint8_t { kRead = 0, kWrite = 1, kExec = 2 };
+
+// One soft-TLB entry: a guest virtual page mapped to host memory.
+// host address = addend + guest virtual address. tag == ~0 means invalid.
+struct TlbEntry {
+  uint64_t tag = ~0ull;  // va >> 12
+  uintptr_t addend = 0;
+};
+
+struct HartState {
+  uint64_t x[33] = {};  // x[32] is the sink for writes to x0 (see kSinkReg)
+  uint64_t f[32] = {};  // raw bits; single-precision values are NaN-boxed
+  uint64_t pc = 0;
+
+  // Position and instret at the start of the current block. Within a block the
+  // instruction at index i executes at position + i (Clock::now adds cur_idx).
+  uint64_t position = 0;
+  uint64_t instret = 0;
+  uint8_t cur_idx = 0;  // set by slow paths / CSR handlers from DecodedInsn::idx
+
+  Priv priv = Priv::M;
+  // Privilege used for loads/stores: priv, or mstatus.MPP when MPRV=1 in M-mode.
+  // Maintained by csr.cpp/trap.cpp whenever priv or mstatus changes.
+  Priv dmode = Priv::M;
+
+  uint8_t frm = 0;     // fcsr rounding mode
+  uint8_t fflags = 0;  // fcsr accrued exceptions (NV DZ OF UF NX = bits 4..0)
+
+  // Machine-level CSRs.
+  uint64_t mstatus = 0;
+  uint64_t misa = 0;
+  uint64_t medeleg = 0, mideleg = 0;
+  uint64_t mie = 0;
+  uint64_t mip = 0;  // software-visible pending bits incl. device-driven MTIP/MSIP/MEIP
+  uint64_t seip_ext = 0;  // SEIP level from the PLIC (mip.SEIP reads sw | ext)
+  uint64_t mtvec = 0, mscratch = 0, mepc = 0, mcause = 0, mtval = 0;
+  uint64_t mcounteren = 0, mcountinhibit = 0, menvcfg = 0;
+  uint64_t mhartid = 0;
+  // mcycle/minstret writes are stored as offsets from position/instret.
+  uint64_t mcycle_offset = 0, minstret_offset = 0;
+
+  // Supervisor-level CSRs (sstatus/sie/sip are views of the machine ones).
+  uint64_t stvec = 0, sscratch = 0, sepc = 0, scause = 0, stval = 0, satp = 0;
+  uint64_t scounteren = 0, senvcfg = 0;
+
+  // PMP: 16 entries.
+  uint8_t pmpcfg[16] = {};
+  uint64_t pmpaddr[16] = {};
+
+  // LR/SC reservation (virtual address of the reserved word/doubleword).
+  uint64_t reservation = 0;
+  bool reservation_valid = false;
+
+  // Set by a handler before returning Flow::kTrap.
+  uint64_t trap_cause = 0, trap_tval = 0;
+  // Set by slow paths that touched MMIO or code pages: the current block must
+  // end after this instruction (interrupts may have changed, or the block
+  // itself was invalidated). Cleared by the run loop.
+  bool block_exit = false;
+  // The hart executed WFI and sleeps until wfi_wakeup() (cleared by the loop).
+  bool wfi = false;
+};
+
+class Hart : public HartState, public IrqSink {
+ public:
+  static constexpr unsigned kTlbSize = 256;
+
+  explicit Hart(Bus& bus);
+  Hart(const Hart&) = delete;
+  Hart& operator=(const Hart&) = delete;
+
+  Bus& bus() { return bus_; }
+  const Clock& clock() const { return clock_; }
+
+  // Architectural reset (privileged spec §3.4): M-mode, pc = reset_pc,
+  // misa = RV64IMAFDCSU, everything else cleared. (trap.cpp)
+  void reset(uint64_t reset_pc);
+
+  // ---- memory (fast paths here, slow paths in mmu.cpp) ----
+  // On failure they set trap_cause/trap_tval and return false; the handler then
+  // returns Flow::kTrap. Misaligned accesses are performed (never trapped),
+  // except for LR/SC/AMO which require natural alignment.
+  template <typename T>
+  bool load(const DecodedInsn& i, uint64_t va, T& out);
+  template <typename T>
+  bool store(const DecodedInsn& i, uint64_t va, T value);
+  // Host pointer for an atomic read-modify-write of sizeof(T) bytes at va
+  // (translated with store permission; faults as a store/AMO). Not for MMIO:
+  // AMOs on device memory raise a store access fault.
+  template <typename T>
+  bool amo_ref(const DecodedInsn& i, uint64_t va, T*& ref);
+
+  // The flow a memory handler returns after a successful access.
+  Flow mem_done() const { return block_exit ? Flow::kEndBlock : Flow::kNext; }
+  Flow raise(uint64_t cause, uint64_t tval) {
+    trap_cause = cause;
+    trap_tval = tval;
+    return Flow::kTrap;
+  }
+
+  // Instruction fetch: host pointer for the bytes at va if its page is mapped
+  // executable in memory; on failure nullptr with trap_cause/trap_tval set.
+  // `pa` receives the physical address.
+  const uint8_t* fetch(uint64_t va, PAddr& pa);
+
+  // Full translation for an access at the current effective privilege (page
+  // walk with A/D update, then PMP). Does not touch the TLB. (mmu.cpp)
+  bool translate(uint64_t va, AccessType type, unsigned size, PAddr& pa);
+  // PMP check of [pa, pa+len) for privilege p. (mmu.cpp)
+  bool pmp_allows(PAddr pa, uint64_t len, AccessType type, Priv p) const;
+  // Invalidate every TLB entry (satp/sfence.vma/mstatus/pmp changes, priv change
+  // affecting translation). Cheap enough for every such event.
+  void tlb_flush();
+  // Invalidate write entries only (a page became a code page).
+  void tlb_flush_writes();
+
+  // ---- CSRs (csr.cpp) ----
+  // False means the access is illegal (nonexistent CSR, privilege, read-only).
+  // `i` gives the exact position for counters.
+  bool csr_read(unsigned csr, const DecodedInsn& i, uint64_t& value);
+  bool csr_write(unsigned csr, const DecodedInsn& i, uint64_t value);
+
+  // ---- traps and interrupts (trap.cpp) ----
+  // Enter the trap handler (delegation via medeleg/mideleg), updating priv,
+  // status, epc/cause/tval, pc. Interrupt causes have kInterruptBit set.
+  void take_trap(uint64_t cause, uint64_t tval, uint64_t epc);
+  // If an interrupt is pending and enabled for the current mode, take it (pc =
+  // epc of the next instruction) and return true.
+  bool take_pending_interrupt();
+  // WFI wake-up condition: some interrupt pending in mip & mie (ignoring
+  // global enables).
+  bool wfi_wakeup() const { return (effective_mip() & mie) != 0; }
+  uint64_t effective_mip() const { return mip | (seip_ext << irq::kSEI); }
+
+  // IrqSink: `line` is a mip bit number (kMSI/kMTI/kMEI from CLINT/PLIC, kSEI
+  // from the PLIC's S-mode context).
+  void set_irq(unsigned line, bool level) override;
+
+  // fence.i: the machine drops every decoded block. Set by Machine.
+  std::function<void()> on_fence_i;
+
+ private:
+  TlbEntry& tlb_entry(unsigned mode, AccessType t, uint64_t va) {
+    return tlb_[mode][t][(va >> kPageShift) & (kTlbSize - 1)];
+  }
+  bool load_slow(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t& out);
+  bool store_slow(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t value);
+  void* amo_slow(const DecodedInsn& i, uint64_t va, unsigned size);
+  const uint8_t* fetch_slow(uint64_t va, PAddr& pa);
+
+  Bus& bus_;
+  Clock clock_;
+  // [privilege (0..3)][access type][index]
+  TlbEntry tlb_[4][3][kTlbSize];
+  // Physical page of each exec TLB entry (block cache keys, fetch pa).
+  uint64_t tlb_exec_ppage_[4][kTlbSize] = {};
+
+};
+
+inline Position Clock::now() const { return Position{hart_.position + hart_.cur_idx}; }
+
+template <typename T>
+inline bool Hart::load(const DecodedInsn& i, uint64_t va, T& out) {
+  const TlbEntry& e = tlb_entry(static_cast<unsigned>(dmode), kRead, va);
+  if (e.tag == (va >> kPageShift) && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]] {
+    std::memcpy(&out, reinterpret_cast<const void*>(e.addend + va), sizeof(T));
+    return true;
+  }
+  uint64_t v;
+  if (!load_slow(i, va, sizeof(T), v)) return false;
+  std::memcpy(&out, &v, sizeof(T));  // little-endian host
+  return true;
+}
+
+template <typename T>
+inline bool Hart::store(const DecodedInsn& i, uint64_t va, T value) {
+  const TlbEntry& e = tlb_entry(static_cast<unsigned>(dmode), kWrite, va);
+  if (e.tag == (va >> kPageShift) && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]] {
+    std::memcpy(reinterpret_cast<void*>(e.addend + va), &value, sizeof(T));
+    return true;
+  }
+  uint64_t v = 0;
+  std::memcpy(&v, &value, sizeof(T));
+  return store_slow(i, va, sizeof(T), v);
+}
+
+template <typename T>
+inline bool Hart::amo_ref(const DecodedInsn& i, uint64_t va, T*& ref) {
+  const TlbEntry& e = tlb_entry(static_cast<unsigned>(dmode), kWrite, va);
+  if (e.tag == (va >> kPageShift) && (va & (sizeof(T) - 1)) == 0) [[likely]] {
+    ref = reinterpret_cast<T*>(e.addend + va);
+    return true;
+  }
+  ref = static_cast<T*>(amo_slow(i, va, sizeof(T)));
+  return ref != nullptr;
+}
+
+inline const uint8_t* Hart::fetch(uint64_t va, PAddr& pa) {
+  const unsigned mode = static_cast<unsigned>(priv);
+  const TlbEntry& e = tlb_entry(mode, kExec, va);
+  if (e.tag == (va >> kPageShift)) [[likely]] {
+    pa = PAddr{tlb_exec_ppage_[mode][(va >> kPageShift) & (kTlbSize - 1)] |
+               (va & (kPageSize - 1))};
+    return reinterpret_cast<const uint8_t*>(e.addend + va);
+  }
+  return fetch_slow(va, pa);
+}
+
+}  // namespace hs

@@ -1,0 +1,5 @@
+// PLACEHOLDER: replaced by the extension's handlers and table.
+#include "core/insn.hpp"
+namespace hs {
+std::span<const InsnSpec> rv_fd_table() { return {}; }
+}  // namespace hs

@@ -1,0 +1,111 @@
+#include "core/machine.hpp"
+
+#include <algorithm>
+
+namespace hs {
+
+Machine::Machine() : hart_(bus_), blocks_(decoder_) {
+  bus_.on_code_write = [this](PAddr page) {
+    blocks_.invalidate_page(page.v);
+    hart_.block_exit = true;  // the executing block may be one of them
+  };
+  hart_.on_fence_i = [this] { blocks_.invalidate_all(); };
+}
+
+Position Machine::next_deadline() const {
+  Position d = Position::max();
+  for (const Device* dev : timed_) d = std::min(d, dev->next_deadline());
+  return d;
+}
+
+void Machine::advance_devices() {
+  const Position now = position();
+  for (Device* dev : timed_) dev->advance(now);
+}
+
+StopReason Machine::run(Position until) {
+  stop_ = false;
+  for (;;) {
+    blocks_.collect();
+    if (stop_) return exit_code_ ? StopReason::kExit : StopReason::kRequest;
+    const Position now = position();
+    if (now >= until) return StopReason::kTarget;
+    if (now.v >= next_poll_) {
+      if (on_poll) on_poll();
+      next_poll_ = (now.v / kPollInterval + 1) * kPollInterval;
+      if (stop_) continue;
+    }
+    Position deadline = next_deadline();
+    if (now >= deadline) {
+      advance_devices();
+      deadline = next_deadline();
+    }
+    if ((hart_.effective_mip() & hart_.mie) && hart_.take_pending_interrupt()) {
+      hart_.wfi = false;
+      ++hart_.position;  // a trap entry is a position step
+      continue;
+    }
+    if (hart_.wfi && !hart_.wfi_wakeup()) {
+      // Asleep: time jumps to the next stop point. With no deadline at all only
+      // host input can wake the hart, so wait for it without moving time.
+      if (deadline == Position::max()) {
+        if (!idle_wait || !idle_wait()) return StopReason::kIdle;
+        next_poll_ = now.v;  // deliver the input at this position
+      } else {
+        hart_.position = std::min({until, deadline, Position{next_poll_}}).v;
+      }
+      continue;
+    }
+    hart_.wfi = false;
+    const Position stop_at = std::min({until, deadline, Position{next_poll_}});
+    Block* b = blocks_.lookup(hart_);
+    if (!b) {
+      hart_.take_trap(hart_.trap_cause, hart_.trap_tval, hart_.pc);
+      ++hart_.position;
+      continue;
+    }
+    run_block(*b, std::max<uint64_t>(stop_at - now, 1));
+  }
+}
+
+void Machine::run_block(Block& b, uint64_t budget) {
+  const uint32_t n = budget < b.count ? static_cast<uint32_t>(budget) : b.count;
+  Hart& h = hart_;
+  uint32_t k = 0;
+  Flow f = Flow::kNext;
+  for (; k < n; ++k) {
+    f = b.insns[k].fn(h, b.insns[k]);
+    if (f != Flow::kNext) [[unlikely]]
+      break;
+  }
+  h.block_exit = false;
+  h.cur_idx = 0;
+  if (f == Flow::kNext) {
+    const DecodedInsn& last = b.insns[n - 1];
+    h.pc = last.pc + last.len;
+    h.position += n;
+    h.instret += n;
+    return;
+  }
+  const DecodedInsn& i = b.insns[k];
+  switch (f) {
+    case Flow::kJump:
+      break;
+    case Flow::kEndBlock:
+    case Flow::kWfi:
+      h.pc = i.pc + i.len;
+      break;
+    case Flow::kTrap:
+      h.position += k + 1;  // k retired, plus the trap entry
+      h.instret += k;
+      h.take_trap(h.trap_cause, h.trap_tval, i.pc);
+      return;
+    case Flow::kNext:
+      break;
+  }
+  h.position += k + 1;
+  h.instret += k + 1;
+  if (f == Flow::kWfi) h.wfi = true;
+}
+
+}  // namespace hs

@@ -1,0 +1,82 @@
+// The machine: bus, hart, decoder, block cache and the run loop.
+//
+// The loop runs blocks while the position is below the next stop point: the
+// caller's target, the earliest device deadline, and the next host-input poll.
+// It never overshoots any of them (a block longer than the remaining budget is
+// executed instruction by instruction), so interrupts and inputs happen at the
+// same positions however execution is sliced (determinism contract, rule 3).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "core/block_cache.hpp"
+#include "core/bus.hpp"
+#include "core/decoder.hpp"
+#include "core/device.hpp"
+#include "core/hart.hpp"
+#include "core/types.hpp"
+
+namespace hs {
+
+enum class StopReason {
+  kTarget,    // reached the requested position
+  kExit,      // the guest requested power-off/reset (see exit_code())
+  kIdle,      // WFI with no interrupt that can ever arrive (no deadline, no input)
+  kRequest,   // request_stop() was called
+};
+
+class Machine {
+ public:
+  // Positions between two host-input polls (console bytes etc.).
+  static constexpr uint64_t kPollInterval = 1u << 16;
+
+  Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  Bus& bus() { return bus_; }
+  Hart& hart() { return hart_; }
+  const Decoder& decoder() const { return decoder_; }
+  Position position() const { return Position{hart_.position}; }
+
+  // Devices whose next_deadline()/advance() the loop must honour.
+  void add_timed_device(Device* dev) { timed_.push_back(dev); }
+
+  // Called at every poll point (every kPollInterval positions) and while idle;
+  // pushes host input (console bytes) into devices. `idle_wait` is called when
+  // the hart waits with no deadline: it may block for input and returns false
+  // if no input can ever arrive.
+  std::function<void()> on_poll;
+  std::function<bool()> idle_wait;
+
+  // Runs until position `until`, a guest exit, or a stop request.
+  StopReason run(Position until = Position::max());
+
+  // Guest power-off (test finisher, SBI reset through it): stops the loop.
+  void request_exit(int code) {
+    exit_code_ = code;
+    stop_ = true;
+  }
+  void request_stop() { stop_ = true; }
+  std::optional<int> exit_code() const { return exit_code_; }
+
+ private:
+  Position next_deadline() const;
+  void advance_devices();
+  // Executes up to `budget` instructions of `b` starting at index 0.
+  void run_block(Block& b, uint64_t budget);
+
+  Bus bus_;
+  Hart hart_;
+  Decoder decoder_;
+  BlockCache blocks_;
+  std::vector<Device*> timed_;
+  std::optional<int> exit_code_;
+  bool stop_ = false;
+  uint64_t next_poll_ = 0;
+};
+
+}  // namespace hs

@@ -1,0 +1,51 @@
+// Shared fixture for unit tests: a bare machine (RAM at 0x80000000, no
+// devices) whose hart starts in M-mode at the RAM base.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <vector>
+
+#include "core/machine.hpp"
+
+namespace hs::test {
+
+constexpr uint64_t kRamBase = 0x80000000;
+constexpr uint64_t kRamSize = 16u << 20;
+
+struct TestMachine {
+  Machine m;
+
+  TestMachine() {
+    m.bus().add_memory("ram", PAddr{kRamBase}, kRamSize, true);
+    m.hart().reset(kRamBase);
+  }
+  Hart& h() { return m.hart(); }
+
+  // Writes 32-bit instruction words (or any data) at `at`.
+  void load(std::initializer_list<uint32_t> words, uint64_t at = kRamBase) {
+    std::vector<uint32_t> v(words);
+    m.bus().write_bytes(PAddr{at}, {reinterpret_cast<const uint8_t*>(v.data()), v.size() * 4});
+  }
+  void load16(std::initializer_list<uint16_t> halves, uint64_t at = kRamBase) {
+    std::vector<uint16_t> v(halves);
+    m.bus().write_bytes(PAddr{at}, {reinterpret_cast<const uint8_t*>(v.data()), v.size() * 2});
+  }
+  // Runs exactly `n` positions (instructions retired + trap entries).
+  void step(uint64_t n) { m.run(m.position() + n); }
+
+  // Decodes `raw` at the current pc and executes it directly through its
+  // handler, bypassing the loop. Returns the handler's flow.
+  Flow exec(uint32_t raw) {
+    uint8_t flags;
+    DecodedInsn d = m.decoder().decode(raw, h().pc, flags);
+    return d.fn(h(), d);
+  }
+  uint64_t read64(uint64_t pa) {
+    uint64_t v = 0;
+    m.bus().read(PAddr{pa}, 8, v);
+    return v;
+  }
+};
+
+}  // namespace hs::test

@@ -168,6 +168,14 @@ class Hart : public HartState, public IrqSink {
   bool store_slow(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t value);
   void* amo_slow(const DecodedInsn& i, uint64_t va, unsigned size);
   const uint8_t* fetch_slow(uint64_t va, PAddr& pa);
+  // mmu.cpp internals. walk(): page-table walk for an access at privilege p,
+  // A/D updates included, no PMP check of the final address; `dirty` says
+  // whether the leaf PTE's D bit is set (true when untranslated).
+  bool walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty);
+  // translate() of an access within one page, then a TLB fill if the whole
+  // page qualifies (memory, PMP-uniform, writable+clean-code+dirty for writes).
+  bool translate_fill(uint64_t va, AccessType t, unsigned size, PAddr& pa);
+  void tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty);
 
   Bus& bus_;
   Clock clock_;

@@ -57,18 +57,24 @@ StopReason Machine::run(Position until) {
       continue;
     }
     hart_.wfi = false;
-    const Position stop_at = std::min({until, deadline, Position{next_poll_}});
-    Block* b = blocks_.lookup(hart_);
-    if (!b) {
-      hart_.take_trap(hart_.trap_cause, hart_.trap_tval, hart_.pc);
-      ++hart_.position;
-      continue;
-    }
-    run_block(*b, std::max<uint64_t>(stop_at - now, 1));
+    const uint64_t stop_at = std::min({until, deadline, Position{next_poll_}}).v;
+    // Fast path: chain blocks while only plain control flow happens. Whatever
+    // can change interrupt state or deadlines (CSR writes, MMIO, traps, WFI)
+    // ends its block with another flow and brings us back to the checks above.
+    do {
+      Block* b = blocks_.lookup(hart_);
+      if (!b) {
+        hart_.take_trap(hart_.trap_cause, hart_.trap_tval, hart_.pc);
+        ++hart_.position;
+        break;
+      }
+      const Flow f = run_block(*b, std::max<uint64_t>(stop_at - hart_.position, 1));
+      if (f != Flow::kNext && f != Flow::kJump) break;
+    } while (hart_.position < stop_at);
   }
 }
 
-void Machine::run_block(Block& b, uint64_t budget) {
+Flow Machine::run_block(Block& b, uint64_t budget) {
   const uint32_t n = budget < b.count ? static_cast<uint32_t>(budget) : b.count;
   Hart& h = hart_;
   uint32_t k = 0;
@@ -85,7 +91,7 @@ void Machine::run_block(Block& b, uint64_t budget) {
     h.pc = last.pc + last.len;
     h.position += n;
     h.instret += n;
-    return;
+    return f;
   }
   const DecodedInsn& i = b.insns[k];
   switch (f) {
@@ -99,13 +105,14 @@ void Machine::run_block(Block& b, uint64_t budget) {
       h.position += k + 1;  // k retired, plus the trap entry
       h.instret += k;
       h.take_trap(h.trap_cause, h.trap_tval, i.pc);
-      return;
+      return f;
     case Flow::kNext:
       break;
   }
   h.position += k + 1;
   h.instret += k + 1;
   if (f == Flow::kWfi) h.wfi = true;
+  return f;
 }
 
 }  // namespace hs

@@ -66,8 +66,9 @@ class Machine {
  private:
   Position next_deadline() const;
   void advance_devices();
-  // Executes up to `budget` instructions of `b` starting at index 0.
-  void run_block(Block& b, uint64_t budget);
+  // Executes up to `budget` (>= 1) instructions of `b` from its start and
+  // accounts position/instret; returns how the last one ended.
+  Flow run_block(Block& b, uint64_t budget);
 
   Bus bus_;
   Hart hart_;

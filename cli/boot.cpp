@@ -102,7 +102,7 @@ std::string default_firmware() {
 uint64_t parse_size(const std::string& text) {
   size_t pos = 0;
   while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) ++pos;
-  if (pos == 0 || pos > 12) throw UserError(fmt::format("invalid size '{}'", text));
+  if (pos == 0 || pos > 12) throw UserError(fmt::format("invalid size '{}' (expected e.g. 512M or 2G)", text));
   uint64_t value = std::stoull(text.substr(0, pos));
   std::string suffix = text.substr(pos);
   if (!suffix.empty() && (suffix.back() == 'B' || suffix.back() == 'b') && suffix.size() == 2)
@@ -116,12 +116,12 @@ uint64_t parse_size(const std::string& text) {
       case 'M': shift = 20; break;
       case 'G': shift = 30; break;
       case 'T': shift = 40; break;
-      default: throw UserError(fmt::format("invalid size '{}'", text));
+      default: throw UserError(fmt::format("invalid size '{}' (expected e.g. 512M or 2G)", text));
     }
   } else {
-    throw UserError(fmt::format("invalid size '{}'", text));
+    throw UserError(fmt::format("invalid size '{}' (expected e.g. 512M or 2G)", text));
   }
-  if (value > (UINT64_MAX >> shift)) throw UserError(fmt::format("invalid size '{}'", text));
+  if (value > (UINT64_MAX >> shift)) throw UserError(fmt::format("invalid size '{}' (expected e.g. 512M or 2G)", text));
   return value << shift;
 }
 

@@ -46,8 +46,7 @@ void write_all(int fd, const char* p, size_t n) {
 
 }  // namespace
 
-Console::Console(std::function<size_t()> rx_space, std::function<void(uint8_t)> push)
-    : rx_space_(std::move(rx_space)), push_(std::move(push)) {
+Console::Console() {
   if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &g_saved) == 0) {
     struct termios raw = g_saved;
     // Like QEMU's -nographic: no line discipline, no signals from keys (Ctrl-C
@@ -80,13 +79,23 @@ void Console::flush() {
   out_.clear();
 }
 
-void Console::poll() {
+size_t Console::read(std::span<uint8_t> out) {
   flush();
+  drain_stdin();
+  size_t n = 0;
+  while (n < out.size() && !pending_.empty()) {
+    out[n++] = pending_.front();
+    pending_.pop_front();
+  }
+  return n;
+}
+
+void Console::drain_stdin() {
   while (!eof_) {
     struct pollfd p = {STDIN_FILENO, POLLIN, 0};
     if (::poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP))) break;
     uint8_t buf[256];
-    const ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
     if (n <= 0) {
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) break;
       eof_ = true;
@@ -94,7 +103,6 @@ void Console::poll() {
     }
     handle_input(buf, static_cast<size_t>(n));
   }
-  deliver();
 }
 
 bool Console::wait() {
@@ -141,15 +149,6 @@ void Console::handle_input(const uint8_t* data, size_t n) {
       continue;
     }
     pending_.push_back(c);
-  }
-}
-
-void Console::deliver() {
-  size_t room = rx_space_();
-  while (room > 0 && !pending_.empty()) {
-    push_(pending_.front());
-    pending_.pop_front();
-    --room;
   }
 }
 

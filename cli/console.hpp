@@ -1,23 +1,22 @@
 // The host side of the guest console: UART output to stdout, stdin to the
 // UART. When stdin is a terminal it is put in raw mode (restored on exit) and
 // QEMU's escape keys work: Ctrl-A x quits, Ctrl-A h prints help, Ctrl-A Ctrl-A
-// sends Ctrl-A. Host input is only ever pulled from the machine's poll hook,
-// so a later recording layer can log it at exact positions.
+// sends Ctrl-A. The console is the host side of HostInput::console(): the
+// guest pulls bytes from it at the machine's poll points, so a recording
+// layer can log them at exact positions.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <functional>
+#include <span>
 #include <string>
 
 namespace hs {
 
 class Console {
  public:
-  // `rx_space` says how many bytes the guest device accepts now, `push`
-  // delivers one byte to it.
-  Console(std::function<size_t()> rx_space, std::function<void(uint8_t)> push);
+  Console();
   ~Console();
   Console(const Console&) = delete;
   Console& operator=(const Console&) = delete;
@@ -26,8 +25,9 @@ class Console {
   void output(uint8_t byte);
   void flush();
 
-  // Non-blocking: reads what stdin has, handles escapes, feeds the guest.
-  void poll();
+  // Non-blocking: reads what stdin has (handling escapes) and returns up to
+  // out.size() bytes for the guest; the rest stays queued.
+  size_t read(std::span<uint8_t> out);
   // Blocks until stdin has input or is closed. False if no input can ever
   // arrive (stdin closed/EOF and nothing pending).
   bool wait();
@@ -36,12 +36,10 @@ class Console {
   bool interactive() const { return raw_; }
 
  private:
+  void drain_stdin();
   void handle_input(const uint8_t* data, size_t n);
-  void deliver();
   void print_help();
 
-  std::function<size_t()> rx_space_;
-  std::function<void(uint8_t)> push_;
   std::deque<uint8_t> pending_;
   std::string out_;
   bool raw_ = false;

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -56,12 +57,13 @@ int cmd_run(RunOptions& o) {
 
   load_boot_images(m, board, o.boot);
 
-  Console console([&board] { return board.uart().rx_space(); },
-                  [&board](uint8_t c) { board.uart().push_rx(c); });
+  Console console;
   board.uart().on_tx = [&console](uint8_t c) { console.output(c); };
   board.on_reset = [&m] { m.request_exit(0); };
   m.on_poll = [&] {
-    console.poll();
+    uint8_t buf[64];
+    const size_t n = console.read({buf, std::min(sizeof buf, board.uart().rx_space())});
+    for (size_t i = 0; i < n; ++i) board.uart().push_rx(buf[i]);
     if (console.quit_requested()) m.request_stop();
   };
   m.idle_wait = [&console] { return console.wait(); };

@@ -49,7 +49,10 @@ Block* BlockCache::decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, u
   uint64_t pc = vpc;
   const uint8_t* p = host;
   bool cross_page = false;
-  while (n < kMaxInsns) {
+  // A page the exec TLB could not cache (a PMP boundary inside it) is run one
+  // instruction per block, so every fetch is checked.
+  const uint32_t max_insns = hart.fetch_cached(vpc) ? kMaxInsns : 1;
+  while (n < max_insns) {
     const uint64_t off = pc & (kPageSize - 1);
     uint16_t lo;
     std::memcpy(&lo, p, 2);

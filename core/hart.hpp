@@ -123,6 +123,12 @@ class Hart : public HartState, public IrqSink {
   // executable in memory; on failure nullptr with trap_cause/trap_tval set.
   // `pa` receives the physical address.
   const uint8_t* fetch(uint64_t va, PAddr& pa);
+  // True if the exec TLB maps va's page, i.e. fetches anywhere in the page
+  // are allowed without re-checking (PMP granted the whole page).
+  bool fetch_cached(uint64_t va) const {
+    return tlb_[static_cast<unsigned>(priv)][kExec][(va >> kPageShift) & (kTlbSize - 1)].tag ==
+           (va >> kPageShift);
+  }
 
   // Full translation for an access at the current effective privilege (page
   // walk with A/D update, then PMP). Does not touch the TLB. (mmu.cpp)

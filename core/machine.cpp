@@ -68,13 +68,12 @@ StopReason Machine::run(Position until) {
         ++hart_.position;
         break;
       }
-      const Flow f = run_block(*b, std::max<uint64_t>(stop_at - hart_.position, 1));
-      if (f != Flow::kNext && f != Flow::kJump) break;
+      if (!run_block(*b, std::max<uint64_t>(stop_at - hart_.position, 1))) break;
     } while (hart_.position < stop_at);
   }
 }
 
-Flow Machine::run_block(Block& b, uint64_t budget) {
+bool Machine::run_block(Block& b, uint64_t budget) {
   const uint32_t n = budget < b.count ? static_cast<uint32_t>(budget) : b.count;
   Hart& h = hart_;
   uint32_t k = 0;
@@ -84,6 +83,8 @@ Flow Machine::run_block(Block& b, uint64_t budget) {
     if (f != Flow::kNext) [[unlikely]]
       break;
   }
+  // xRET and similar set block_exit: they may have enabled an interrupt.
+  const bool chain = !h.block_exit;
   h.block_exit = false;
   h.cur_idx = 0;
   if (f == Flow::kNext) {
@@ -91,7 +92,7 @@ Flow Machine::run_block(Block& b, uint64_t budget) {
     h.pc = last.pc + last.len;
     h.position += n;
     h.instret += n;
-    return f;
+    return chain;
   }
   const DecodedInsn& i = b.insns[k];
   switch (f) {
@@ -105,14 +106,14 @@ Flow Machine::run_block(Block& b, uint64_t budget) {
       h.position += k + 1;  // k retired, plus the trap entry
       h.instret += k;
       h.take_trap(h.trap_cause, h.trap_tval, i.pc);
-      return f;
+      return false;
     case Flow::kNext:
       break;
   }
   h.position += k + 1;
   h.instret += k + 1;
   if (f == Flow::kWfi) h.wfi = true;
-  return f;
+  return chain && f == Flow::kJump;
 }
 
 }  // namespace hs

@@ -67,8 +67,10 @@ class Machine {
   Position next_deadline() const;
   void advance_devices();
   // Executes up to `budget` (>= 1) instructions of `b` from its start and
-  // accounts position/instret; returns how the last one ended.
-  Flow run_block(Block& b, uint64_t budget);
+  // accounts position/instret. True if the next block may follow directly
+  // (plain control flow only; anything that can change interrupt state,
+  // deadlines or translation returns false).
+  bool run_block(Block& b, uint64_t budget);
 
   Bus bus_;
   Hart hart_;

@@ -6,6 +6,8 @@
 #include <stdexcept>
 
 #include "devices/fdt_writer.hpp"
+#include "devices/virtio_blk.hpp"
+#include "devices/virtio_rng.hpp"
 
 namespace hs {
 
@@ -91,22 +93,14 @@ void add_soc(FdtWriter& w) {
   w.prop_string("compatible", "simple-bus");
   w.prop_empty("ranges");
 
-  w.begin_node(fmt::format("clint@{:x}", VirtBoard::kClintBase));
-  w.prop_cells("interrupts-extended", {kPhandleCpuIntc, irq::kMSI, kPhandleCpuIntc, irq::kMTI});
-  reg64(w, VirtBoard::kClintBase, Clint::kSize);
-  w.prop_strings("compatible", {"sifive,clint0", "riscv,clint0"});
-  w.end_node();
-
-  // Context order in interrupts-extended is the PLIC's context numbering.
-  w.begin_node(fmt::format("plic@{:x}", VirtBoard::kPlicBase));
-  w.prop_u32("phandle", kPhandlePlic);
-  w.prop_u32("riscv,ndev", kPlicNdev);
-  reg64(w, VirtBoard::kPlicBase, Plic::kSize);
-  w.prop_cells("interrupts-extended", {kPhandleCpuIntc, irq::kMEI, kPhandleCpuIntc, irq::kSEI});
-  w.prop_empty("interrupt-controller");
-  w.prop_strings("compatible", {"sifive,plic-1.0.0", "riscv,plic0"});
-  w.prop_u32("#address-cells", 0);
-  w.prop_u32("#interrupt-cells", 1);
+  // Children in the order QEMU 7.2's tree lists them (libfdt puts each new
+  // node first, so QEMU's creation order comes out reversed). Linux probes
+  // in this order, which decides which virtio disk becomes /dev/vda.
+  w.begin_node(fmt::format("rtc@{:x}", VirtBoard::kRtcBase));
+  w.prop_u32("interrupts", VirtBoard::kRtcIrq);
+  w.prop_u32("interrupt-parent", kPhandlePlic);
+  reg64(w, VirtBoard::kRtcBase, GoldfishRtc::kSize);
+  w.prop_string("compatible", "google,goldfish-rtc");
   w.end_node();
 
   w.begin_node(fmt::format("serial@{:x}", VirtBoard::kUartBase));
@@ -123,6 +117,35 @@ void add_soc(FdtWriter& w) {
   w.prop_strings("compatible", {"sifive,test1", "sifive,test0", "syscon"});
   w.end_node();
 
+  // Every slot, empty ones included (an empty transport reads DeviceID 0).
+  for (unsigned slot = VirtBoard::kVirtioSlots; slot-- > 0;) {
+    const uint64_t base = VirtBoard::kVirtioBase + slot * VirtBoard::kVirtioStride;
+    w.begin_node(fmt::format("virtio_mmio@{:x}", base));
+    w.prop_u32("interrupts", VirtBoard::kVirtioIrqBase + slot);
+    w.prop_u32("interrupt-parent", kPhandlePlic);
+    reg64(w, base, VirtioMmio::kSize);
+    w.prop_string("compatible", "virtio,mmio");
+    w.end_node();
+  }
+
+  // Context order in interrupts-extended is the PLIC's context numbering.
+  w.begin_node(fmt::format("plic@{:x}", VirtBoard::kPlicBase));
+  w.prop_u32("phandle", kPhandlePlic);
+  w.prop_u32("riscv,ndev", kPlicNdev);
+  reg64(w, VirtBoard::kPlicBase, Plic::kSize);
+  w.prop_cells("interrupts-extended", {kPhandleCpuIntc, irq::kMEI, kPhandleCpuIntc, irq::kSEI});
+  w.prop_empty("interrupt-controller");
+  w.prop_strings("compatible", {"sifive,plic-1.0.0", "riscv,plic0"});
+  w.prop_u32("#address-cells", 0);
+  w.prop_u32("#interrupt-cells", 1);
+  w.end_node();
+
+  w.begin_node(fmt::format("clint@{:x}", VirtBoard::kClintBase));
+  w.prop_cells("interrupts-extended", {kPhandleCpuIntc, irq::kMSI, kPhandleCpuIntc, irq::kMTI});
+  reg64(w, VirtBoard::kClintBase, Clint::kSize);
+  w.prop_strings("compatible", {"sifive,clint0", "riscv,clint0"});
+  w.end_node();
+
   w.end_node();  // soc
 }
 
@@ -137,26 +160,69 @@ void add_syscon_action(FdtWriter& w, const char* node, const char* compatible, u
   w.end_node();
 }
 
+// The live host, for the transitional two-argument constructor.
+HostInput& live_host_input() {
+  static LiveHostInput live;
+  return live;
+}
+
 }  // namespace
 
-VirtBoard::VirtBoard(Machine& m, const VirtConfig& cfg)
+VirtBoard::VirtBoard(Machine& m, const VirtConfig& cfg) : VirtBoard(m, cfg, live_host_input()) {}
+
+VirtBoard::VirtBoard(Machine& m, const VirtConfig& cfg, HostInput& input)
     : m_(m),
       cfg_(cfg),
+      input_(input),
       rom_(m.bus()),
       finisher_([&m](int code) { m.request_exit(code); }, [this] { request_reset(); }),
       clint_(m.hart().clock(), &m.hart()),
       plic_({IrqLine{&m.hart(), irq::kMEI}, IrqLine{&m.hart(), irq::kSEI}}),
-      uart_(IrqLine{&plic_, kUartIrq}) {
+      uart_(IrqLine{&plic_, kUartIrq}),
+      rtc_(m.hart().clock(), input, IrqLine{&plic_, kRtcIrq}) {
   if (cfg_.ram_size == 0 || cfg_.ram_size > UINT64_MAX - kRamBase)
     throw std::invalid_argument(fmt::format("invalid RAM size {:#x}", cfg_.ram_size));
+  // Disks first: a bad --drive fails before anything is mapped.
+  add_virtio_devices();
   Bus& bus = m.bus();
   bus.add_memory("ram", PAddr{kRamBase}, cfg_.ram_size, /*writable=*/true);
   bus.add_device(PAddr{kTestBase}, TestFinisher::kSize, &finisher_);
+  bus.add_device(PAddr{kRtcBase}, GoldfishRtc::kSize, &rtc_);
   bus.add_device(PAddr{kClintBase}, Clint::kSize, &clint_);
   bus.add_device(PAddr{kPlicBase}, Plic::kSize, &plic_);
   bus.add_device(PAddr{kUartBase}, Uart16550::kSize, &uart_);
+  for (unsigned slot = 0; slot < kVirtioSlots; ++slot)
+    bus.add_device(PAddr{kVirtioBase + slot * kVirtioStride}, VirtioMmio::kSize, virtio_[slot].get());
   m.add_timed_device(&clint_);
+  m.add_timed_device(&rtc_);
   m.hart().reset(kMromBase);
+}
+
+void VirtBoard::add_virtio_devices() {
+  const size_t count = cfg_.drives.size() + (cfg_.rng ? 1 : 0);
+  if (count > kVirtioSlots)
+    throw std::invalid_argument(fmt::format(
+        "{} virtio devices ({} drives{}), but the virt board has {} virtio-mmio slots", count,
+        cfg_.drives.size(), cfg_.rng ? " + rng" : "", kVirtioSlots));
+  for (const DriveSpec& d : cfg_.drives)
+    virtio_devices_.push_back(std::make_unique<VirtioBlk>(std::make_unique<Disk>(d)));
+  if (cfg_.rng) virtio_devices_.push_back(std::make_unique<VirtioRng>(input_));
+
+  virtio_.resize(kVirtioSlots);
+  for (unsigned slot = 0; slot < kVirtioSlots; ++slot) {
+    const unsigned i = virtio_slot(slot);  // the mapping is its own inverse
+    VirtioDevice* dev = i < virtio_devices_.size() ? virtio_devices_[i].get() : nullptr;
+    virtio_[slot] =
+        std::make_unique<VirtioMmio>(m_.bus(), IrqLine{&plic_, kVirtioIrqBase + slot}, dev);
+  }
+}
+
+void VirtBoard::poll_input() {
+  uint8_t buf[Uart16550::kFifoSize];
+  const size_t room = std::min(uart_.rx_space(), sizeof buf);
+  if (room == 0) return;
+  const size_t n = input_.console(std::span<uint8_t>(buf, room));
+  for (size_t i = 0; i < n; ++i) uart_.push_rx(buf[i]);
 }
 
 void VirtBoard::request_reset() {
@@ -173,7 +239,10 @@ std::vector<uint8_t> VirtBoard::build_fdt() const {
   w.prop_string("compatible", "riscv-virtio");
   w.prop_string("model", "riscv-virtio,qemu");
 
+  // Root children in QEMU 7.2's order.
   add_chosen(w, cfg_);
+  add_syscon_action(w, "poweroff", "syscon-poweroff", TestFinisher::kCmdPass);
+  add_syscon_action(w, "reboot", "syscon-reboot", TestFinisher::kCmdReset);
 
   w.begin_node(fmt::format("memory@{:x}", kRamBase));
   w.prop_string("device_type", "memory");
@@ -182,8 +251,6 @@ std::vector<uint8_t> VirtBoard::build_fdt() const {
 
   add_cpus(w);
   add_soc(w);
-  add_syscon_action(w, "poweroff", "syscon-poweroff", TestFinisher::kCmdPass);
-  add_syscon_action(w, "reboot", "syscon-reboot", TestFinisher::kCmdReset);
   return w.finish();
 }
 

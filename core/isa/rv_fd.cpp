@@ -35,8 +35,8 @@ namespace {
 using namespace isa::fflag;
 using isa::accrue_fflags;
 using isa::canonical_nan;
-using isa::frd;
 using isa::FpBits;
+using isa::frd;
 using isa::is_snan;
 using isa::read_freg;
 using isa::write_freg;
@@ -257,34 +257,48 @@ T round_op(HartState& h, unsigned rm, A... a) {
 
 struct Add {
   template <class V>
-  static V apply(V a, V b) { return a + b; }
+  static V apply(V a, V b) {
+    return a + b;
+  }
 };
 struct Sub {
   template <class V>
-  static V apply(V a, V b) { return a - b; }
+  static V apply(V a, V b) {
+    return a - b;
+  }
 };
 struct Mul {
   template <class V>
-  static V apply(V a, V b) { return a * b; }
+  static V apply(V a, V b) {
+    return a * b;
+  }
 };
 struct Div {
   template <class V>
-  static V apply(V a, V b) { return a / b; }
+  static V apply(V a, V b) {
+    return a / b;
+  }
 };
 struct Sqrt {
   template <class V>
-  static V apply(V a) { return std::sqrt(a); }
+  static V apply(V a) {
+    return std::sqrt(a);
+  }
 };
 struct Fma {
   template <class V>
-  static V apply(V a, V b, V c) { return std::fma(a, b, c); }
+  static V apply(V a, V b, V c) {
+    return std::fma(a, b, c);
+  }
 };
 
 // Conversion of an integer or a wider float S to T.
 template <class T>
 struct ConvertTo {
   template <class V>
-  static T apply(V v) { return static_cast<T>(v); }
+  static T apply(V v) {
+    return static_cast<T>(v);
+  }
 };
 
 // S converted to T in mode rm. Integers go to the wide format exactly first

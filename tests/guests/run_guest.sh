@@ -41,7 +41,8 @@ for re in "${expects[@]}"; do
   # first matching line after the previous match
   n=$(tail -n +$((line + 1)) "$out" | grep -n -E -m 1 -e "$re" | cut -d: -f1)
   if [[ -z $n ]]; then
-    echo "run_guest.sh: FAILED: no output line matching '$re'${line:+ after line $line}"
+    where=; [[ $line -gt 0 ]] && where=" after line $line"
+    echo "run_guest.sh: FAILED: no output line matching '$re'$where"
     status=1
     break
   fi

@@ -106,7 +106,6 @@ bool VirtQueue::walk(uint16_t head, VirtqChain& chain) {
       continue;
     }
     if (len) {
-      if (addr + len < addr) return false;
       if (flags & virtio::kDescFWrite) {
         chain.writable.push_back({addr, len});
         chain.writable_len += len;

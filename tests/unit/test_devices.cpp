@@ -1,5 +1,6 @@
 // Device models of the virt board, exercised through the bus at their QEMU
 // virt addresses, plus the board's wiring.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
@@ -7,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "core/host_input.hpp"
 #include "core/machine.hpp"
 #include "devices/boot_rom.hpp"
 #include "devices/clint.hpp"
+#include "devices/goldfish_rtc.hpp"
 #include "devices/plic.hpp"
 #include "devices/test_finisher.hpp"
 #include "devices/uart16550.hpp"
@@ -46,6 +49,24 @@ bool rd_fails(Bus& bus, uint64_t pa, unsigned size) {
   return !bus.read(PAddr{pa}, size, v);
 }
 bool wr_fails(Bus& bus, uint64_t pa, unsigned size) { return !bus.write(PAddr{pa}, size, 0); }
+
+// Scripted inputs from outside the VM.
+struct FakeHostInput : HostInput {
+  std::string typed;
+  uint64_t wall = 0;
+  int wall_reads = 0;
+  size_t console(std::span<uint8_t> out) override {
+    const size_t n = std::min(out.size(), typed.size());
+    std::memcpy(out.data(), typed.data(), n);
+    typed.erase(0, n);
+    return n;
+  }
+  uint64_t wall_clock_ns() override {
+    ++wall_reads;
+    return wall;
+  }
+  void entropy(std::span<uint8_t> out) override { std::fill(out.begin(), out.end(), 0x5a); }
+};
 
 }  // namespace
 
@@ -549,6 +570,147 @@ TEST_CASE("UART state restores and re-drives its line", "[uart]") {
   CHECK_FALSE(g.irq());
 }
 
+// ---------------------------------------------------------------- goldfish RTC
+
+namespace {
+struct RtcFixture {
+  HartState hs;
+  Clock clock{hs};
+  RecordingSink plic;
+  FakeHostInput input;
+  GoldfishRtc rtc{clock, input, IrqLine{&plic, VirtBoard::kRtcIrq}};
+  Bus bus;
+  static constexpr uint64_t base = VirtBoard::kRtcBase;
+  static constexpr uint64_t kWall = 1'700'000'000'123'456'789ull;
+  RtcFixture() {
+    bus.add_device(PAddr{base}, GoldfishRtc::kSize, &rtc);
+    input.wall = kWall;
+  }
+  void at(uint64_t position) { hs.position = position; }
+  void at_tick(uint64_t tick) { at(Clock::position_of_tick(tick).v); }
+  // As Linux's goldfish_rtc_read_time: TIME_LOW first (latches TIME_HIGH).
+  uint64_t time() {
+    const uint64_t lo = rd(bus, base + GoldfishRtc::kRegTimeLow, 4);
+    return rd(bus, base + GoldfishRtc::kRegTimeHigh, 4) << 32 | lo;
+  }
+  void set(uint64_t reg, uint32_t v) { wr(bus, base + reg, 4, v); }
+  // As Linux's goldfish_rtc_set_alarm: high half, then low half (arms).
+  void alarm(uint64_t ns) {
+    set(GoldfishRtc::kRegAlarmHigh, static_cast<uint32_t>(ns >> 32));
+    set(GoldfishRtc::kRegAlarmLow, static_cast<uint32_t>(ns));
+  }
+  bool irq() const { return plic.high(VirtBoard::kRtcIrq); }
+};
+using R = GoldfishRtc;
+}  // namespace
+
+TEST_CASE("goldfish RTC reads the wall clock once, then follows the machine clock", "[rtc]") {
+  RtcFixture f;
+  f.at_tick(1000);
+  CHECK(f.input.wall_reads == 0);  // nothing asked before the guest looks
+  CHECK(f.time() == RtcFixture::kWall);
+  CHECK(f.input.wall_reads == 1);
+
+  f.input.wall += 5'000'000'000;  // the host clock moving does not matter any more
+  f.at_tick(1000 + 10'000'000);   // one second of timebase later
+  CHECK(f.time() == RtcFixture::kWall + 1'000'000'000);
+  f.at(Clock::position_of_tick(1000 + 10'000'000).v + Clock::kPositionsPerTick - 1);
+  CHECK(f.time() == RtcFixture::kWall + 1'000'000'000);  // 100 ns resolution
+  f.at_tick(1000 + 10'000'001);
+  CHECK(f.time() == RtcFixture::kWall + 1'000'000'100);
+  CHECK(f.input.wall_reads == 1);
+  CHECK(f.rtc.time_ns() == RtcFixture::kWall + 1'000'000'100);
+
+  // TIME_HIGH is the half latched by the last TIME_LOW read.
+  const uint64_t t = f.rtc.time_ns();
+  f.at_tick(1000 + 10'000'001 + (uint64_t{1} << 40));
+  CHECK(rd(f.bus, f.base + R::kRegTimeHigh, 4) == t >> 32);
+}
+
+TEST_CASE("goldfish RTC: the guest sets the time", "[rtc]") {
+  RtcFixture f;
+  f.at_tick(50);
+  const uint64_t target = 0x0000'0123'4567'89abull * 100;
+  // Linux's goldfish_rtc_set_time order: TIME_HIGH, then TIME_LOW.
+  f.set(R::kRegTimeHigh, static_cast<uint32_t>(target >> 32));
+  f.set(R::kRegTimeLow, static_cast<uint32_t>(target));
+  CHECK(f.time() == target);
+  f.at_tick(50 + 12345);
+  CHECK(f.time() == target + 12345 * R::kNsPerTick);
+  CHECK(f.input.wall_reads == 1);
+}
+
+TEST_CASE("goldfish RTC alarm fires at the first tick at or past the alarm time", "[rtc]") {
+  RtcFixture f;
+  f.at_tick(200);
+  const uint64_t now = f.time();
+  f.set(R::kRegIrqEnabled, 1);
+  CHECK(f.rtc.next_deadline() == Position::max());
+  f.alarm(now + 1'000'050);  // 10000.5 ticks away: rounds up
+  CHECK(rd(f.bus, f.base + R::kRegAlarmStatus, 4) == 1);
+  CHECK(rd(f.bus, f.base + R::kRegAlarmLow, 4) == static_cast<uint32_t>(now + 1'000'050));
+  const Position due = Clock::position_of_tick(200 + 10'001);
+  CHECK(f.rtc.next_deadline() == due);
+
+  f.rtc.advance(Position{due.v - 1});
+  CHECK_FALSE(f.irq());
+  f.rtc.advance(due);
+  CHECK(f.irq());
+  CHECK(rd(f.bus, f.base + R::kRegAlarmStatus, 4) == 0);
+  CHECK(f.rtc.next_deadline() == Position::max());
+
+  // IRQ_ENABLED gates the line; CLEAR_INTERRUPT drops the pending interrupt.
+  f.set(R::kRegIrqEnabled, 0);
+  CHECK_FALSE(f.irq());
+  f.set(R::kRegIrqEnabled, 1);
+  CHECK(f.irq());
+  f.set(R::kRegClearInterrupt, 1);
+  CHECK_FALSE(f.irq());
+
+  SECTION("an alarm at or before the current time fires at the store") {
+    f.at(due.v);
+    f.alarm(f.time());
+    CHECK(f.irq());
+    CHECK(rd(f.bus, f.base + R::kRegAlarmStatus, 4) == 0);
+  }
+  SECTION("CLEAR_ALARM disarms") {
+    f.alarm(f.time() + 1'000'000);
+    CHECK(f.rtc.next_deadline() != Position::max());
+    f.set(R::kRegClearAlarm, 1);
+    CHECK(f.rtc.next_deadline() == Position::max());
+    CHECK(rd(f.bus, f.base + R::kRegAlarmStatus, 4) == 0);
+  }
+  SECTION("the armed deadline does not move with later TIME writes (as in QEMU)") {
+    f.alarm(f.time() + 1000);
+    const Position armed = f.rtc.next_deadline();
+    f.set(R::kRegTimeHigh, 0);
+    CHECK(f.rtc.next_deadline() == armed);
+  }
+}
+
+TEST_CASE("goldfish RTC: access sizes, unknown offsets, state restore", "[rtc]") {
+  RtcFixture f;
+  CHECK(rd_fails(f.bus, f.base + R::kRegTimeLow, 8));
+  CHECK(rd_fails(f.bus, f.base + R::kRegTimeLow, 1));
+  CHECK(wr_fails(f.bus, f.base + R::kRegIrqEnabled, 2));
+  CHECK(rd(f.bus, f.base + 0x40, 4) == 0);
+  wr(f.bus, f.base + 0x40, 4, 1);
+  CHECK(f.input.wall_reads == 0);
+
+  f.set(R::kRegIrqEnabled, 1);
+  f.at_tick(10);
+  f.alarm(f.time() + 500);
+  const R::State saved = f.rtc.state();
+  RtcFixture g;
+  g.rtc.restore(saved);
+  g.at_tick(10);
+  CHECK(g.time() == RtcFixture::kWall);
+  CHECK(g.input.wall_reads == 0);  // restored time needs no host read
+  CHECK(g.rtc.next_deadline() == f.rtc.next_deadline());
+  g.rtc.advance(g.rtc.next_deadline());
+  CHECK(g.irq());
+}
+
 // ---------------------------------------------------------------- boot ROM
 
 TEST_CASE("boot ROM holds QEMU's reset vector and fw_dynamic_info", "[bootrom]") {
@@ -602,7 +764,8 @@ TEST_CASE("virt board maps QEMU's memory map and resets the hart to the ROM", "[
   Machine m;
   VirtConfig cfg;
   cfg.ram_size = 64ull << 20;
-  VirtBoard board(m, cfg);
+  FakeHostInput input;
+  VirtBoard board(m, cfg, input);
   Bus& bus = m.bus();
   CHECK(m.hart().pc == VirtBoard::kMromBase);
   REQUIRE(bus.find_memory(PAddr{VirtBoard::kRamBase}) != nullptr);
@@ -613,12 +776,17 @@ TEST_CASE("virt board maps QEMU's memory map and resets the hart to the ROM", "[
   CHECK(std::string(bus.find_device(PAddr{0xc000000})->dev->name()) == "plic");
   CHECK(std::string(bus.find_device(PAddr{0x10000000})->dev->name()) == "uart16550");
   CHECK(bus.find_device(PAddr{0x10000100}) == nullptr);
+  CHECK(std::string(bus.find_device(PAddr{0x101000})->dev->name()) == "goldfish-rtc");
+  for (unsigned slot = 0; slot < 8; ++slot)
+    CHECK(std::string(bus.find_device(PAddr{0x10001000 + slot * 0x1000})->dev->name()) == "virtio-mmio");
+  CHECK(bus.find_device(PAddr{0x10009000}) == nullptr);
   CHECK(bus.find_memory(PAddr{0x1000})->writable == false);
 }
 
 TEST_CASE("virt board: finisher stops the machine", "[virt]") {
   Machine m;
-  VirtBoard board(m, VirtConfig{});
+  FakeHostInput input;
+  VirtBoard board(m, VirtConfig{}, input);
   SECTION("fail code") {
     wr(m.bus(), VirtBoard::kTestBase, 4, 0x3333 | (7u << 16));
     CHECK(m.exit_code() == 7);
@@ -638,7 +806,8 @@ TEST_CASE("virt board: finisher stops the machine", "[virt]") {
 
 TEST_CASE("virt board wiring: UART -> PLIC 10 -> hart MEIP/SEIP, CLINT -> hart", "[virt]") {
   Machine m;
-  VirtBoard board(m, VirtConfig{});
+  FakeHostInput input;
+  VirtBoard board(m, VirtConfig{}, input);
   Bus& bus = m.bus();
   Hart& h = m.hart();
   const uint64_t plic = VirtBoard::kPlicBase;
@@ -665,7 +834,8 @@ TEST_CASE("virt board wiring: UART -> PLIC 10 -> hart MEIP/SEIP, CLINT -> hart",
 
 TEST_CASE("virt board: the run loop raises MTIP at the mtimecmp position", "[virt]") {
   Machine m;
-  VirtBoard board(m, VirtConfig{});
+  FakeHostInput input;
+  VirtBoard board(m, VirtConfig{}, input);
   // A `j .` loop in RAM: the hart spins while time passes.
   const uint32_t j_self = 0x0000006f;
   REQUIRE(m.bus().write_bytes(PAddr{VirtBoard::kRamBase},
@@ -690,4 +860,50 @@ TEST_CASE("fdt_load_address follows QEMU 7.2's rule", "[virt]") {
   CHECK(VirtBoard::fdt_load_address(1024 * MiB, 0x2000) == 0xbfe00000);
   // RAM beyond 3 GiB: capped so 32-bit code can reach it.
   CHECK(VirtBoard::fdt_load_address(4096 * MiB, 0x2000) == 0xbfe00000);
+}
+
+TEST_CASE("virt board: the RTC alarm reaches PLIC source 11 through the run loop", "[virt][rtc]") {
+  Machine m;
+  FakeHostInput input;
+  input.wall = 1'000'000'000'000;
+  VirtBoard board(m, VirtConfig{}, input);
+  const uint32_t j_self = 0x0000006f;
+  REQUIRE(m.bus().write_bytes(PAddr{VirtBoard::kRamBase},
+                              {reinterpret_cast<const uint8_t*>(&j_self), 4}));
+  m.hart().pc = VirtBoard::kRamBase;
+  const uint64_t rtc = VirtBoard::kRtcBase;
+  wr(m.bus(), rtc + GoldfishRtc::kRegIrqEnabled, 4, 1);
+  wr(m.bus(), rtc + GoldfishRtc::kRegAlarmHigh, 4, input.wall >> 32);
+  wr(m.bus(), rtc + GoldfishRtc::kRegAlarmLow, 4, static_cast<uint32_t>(input.wall + 5000));
+  const Position due = Clock::position_of_tick(50);  // 5000 ns = 50 ticks after position 0
+  CHECK(board.rtc().next_deadline() == due);
+
+  auto pending = [&] { return rd(m.bus(), VirtBoard::kPlicBase + Plic::kPendingBase, 4); };
+  m.run(Position{due.v - 1});
+  CHECK_FALSE(pending() & (1u << VirtBoard::kRtcIrq));
+  m.run(Position{due.v + 1});
+  CHECK(pending() & (1u << VirtBoard::kRtcIrq));
+  CHECK(input.wall_reads == 1);
+}
+
+TEST_CASE("virt board: poll_input moves console bytes into the UART as room allows", "[virt]") {
+  Machine m;
+  FakeHostInput input;
+  VirtBoard board(m, VirtConfig{}, input);
+  input.typed = "hello, world";
+  board.poll_input();  // FIFO off: one holding byte
+  CHECK(input.typed == "ello, world");
+  board.poll_input();  // still full
+  CHECK(input.typed == "ello, world");
+  CHECK(rd(m.bus(), VirtBoard::kUartBase, 1) == 'h');
+
+  wr(m.bus(), VirtBoard::kUartBase + U::kRegIir, 1, U::kFcrEnable);
+  board.poll_input();
+  CHECK(input.typed.empty());
+  std::string got;
+  while (rd(m.bus(), VirtBoard::kUartBase + U::kRegLsr, 1) & U::kLsrDr)
+    got.push_back(static_cast<char>(rd(m.bus(), VirtBoard::kUartBase, 1)));
+  CHECK(got == "ello, world");
+  board.poll_input();  // nothing typed: nothing happens
+  CHECK(board.uart().rx_space() == U::kFifoSize);
 }

@@ -4,6 +4,7 @@
 #include <libfdt.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/host_input.hpp"
 #include "core/machine.hpp"
 #include "devices/virt.hpp"
 
@@ -82,9 +84,17 @@ struct Tree {
   }
 };
 
+// The tree never depends on host input; the board just needs one.
+struct NoHostInput : HostInput {
+  size_t console(std::span<uint8_t>) override { return 0; }
+  uint64_t wall_clock_ns() override { return 0; }
+  void entropy(std::span<uint8_t> out) override { std::fill(out.begin(), out.end(), 0); }
+};
+NoHostInput no_input;
+
 Tree board_tree(const VirtConfig& cfg = VirtConfig{}) {
   Machine m;
-  VirtBoard board(m, cfg);
+  VirtBoard board(m, cfg, no_input);
   return Tree{board.build_fdt()};
 }
 
@@ -131,7 +141,7 @@ TEST_CASE("device tree /chosen: bootargs and initrd only when configured", "[fdt
   }
   SECTION("bootargs set after construction through config()") {
     Machine m;
-    VirtBoard board(m, VirtConfig{});
+    VirtBoard board(m, VirtConfig{}, no_input);
     board.config().bootargs = "quiet";
     const Tree t{board.build_fdt()};
     CHECK(t.str("/chosen", "bootargs") == "quiet");
@@ -209,9 +219,39 @@ TEST_CASE("device tree /soc devices and interrupt wiring", "[fdt]") {
   CHECK(t.by_phandle(t.u32("/reboot", "regmap")) == test);
   CHECK(t.u32("/reboot", "value") == 0x7777);
 
-  // Nothing we do not model yet.
-  CHECK_FALSE(t.has_node("/soc/rtc@101000"));
-  CHECK_FALSE(t.has_node("/soc/virtio_mmio@10001000"));
+  const char* rtc = "/soc/rtc@101000";
+  CHECK(t.compatible(rtc, "google,goldfish-rtc"));
+  CHECK(t.cells(rtc, "reg") == reg(0x101000, 0x1000));
+  CHECK(t.u32(rtc, "interrupts") == 11);
+  CHECK(t.by_phandle(t.u32(rtc, "interrupt-parent")) == plic);
+
+  // All 8 virtio-mmio slots, whatever is plugged in.
+  for (unsigned n = 0; n < 8; ++n) {
+    const std::string path = "/soc/virtio_mmio@" + std::to_string(10001 + n) + "000";
+    INFO(path);
+    CHECK(t.compatible(path.c_str(), "virtio,mmio"));
+    CHECK(t.cells(path.c_str(), "reg") == reg(0x10001000 + n * 0x1000, 0x1000));
+    CHECK(t.u32(path.c_str(), "interrupts") == 1 + n);
+    CHECK(t.by_phandle(t.u32(path.c_str(), "interrupt-parent")) == plic);
+  }
+  CHECK_FALSE(t.has_node("/soc/virtio_mmio@10009000"));
+}
+
+TEST_CASE("device tree lists virtio slots highest first, as QEMU does", "[fdt]") {
+  // Linux probes in tree order: the first drive (slot 7) becomes /dev/vda.
+  const Tree t = board_tree();
+  std::vector<std::string> order;
+  int child;
+  fdt_for_each_subnode(child, t.fdt(), t.node("/soc")) {
+    order.emplace_back(fdt_get_name(t.fdt(), child, nullptr));
+  }
+  const std::vector<std::string> want = {
+      "rtc@101000",           "serial@10000000",      "test@100000",
+      "virtio_mmio@10008000", "virtio_mmio@10007000", "virtio_mmio@10006000",
+      "virtio_mmio@10005000", "virtio_mmio@10004000", "virtio_mmio@10003000",
+      "virtio_mmio@10002000", "virtio_mmio@10001000", "plic@c000000",
+      "clint@2000000"};
+  CHECK(order == want);
 }
 
 // ---------------------------------------------------------------- vs QEMU
@@ -263,9 +303,8 @@ TEST_CASE("device tree matches QEMU 7.2 virt's, minus what we do not model", "[f
   const auto qemu = flatten(qemu_blob.data());
   const auto ours = flatten(board_tree().blob.data());
 
-  // Devices not modelled yet (virtio and RTC come with later devices).
-  const char* kNotModelled[] = {"/pmu",      "/fw-cfg@",  "/flash@",          "/platform-bus@",
-                                "/soc/rtc@", "/soc/pci@", "/soc/virtio_mmio@"};
+  // Devices not modelled.
+  const char* kNotModelled[] = {"/pmu", "/fw-cfg@", "/flash@", "/platform-bus@", "/soc/pci@"};
   for (const auto& [path, props] : qemu) {
     bool skipped = false;
     for (const char* p : kNotModelled) skipped |= starts_with(path, p);
@@ -289,4 +328,20 @@ TEST_CASE("device tree matches QEMU 7.2 virt's, minus what we do not model", "[f
     INFO("node " << path);
     CHECK(qemu.count(path) == 1);
   }
+  // Same node order (Linux probes in it), minus the nodes we skip.
+  std::vector<std::string> qemu_order, our_order;
+  for (int n = 0; n >= 0; n = fdt_next_node(qemu_blob.data(), n, nullptr)) {
+    char path[256];
+    REQUIRE(fdt_get_path(qemu_blob.data(), n, path, sizeof path) == 0);
+    bool skipped = false;
+    for (const char* p : kNotModelled) skipped |= starts_with(path, p);
+    if (!skipped) qemu_order.emplace_back(path);
+  }
+  const std::vector<uint8_t> blob = board_tree().blob;
+  for (int n = 0; n >= 0; n = fdt_next_node(blob.data(), n, nullptr)) {
+    char path[256];
+    REQUIRE(fdt_get_path(blob.data(), n, path, sizeof path) == 0);
+    our_order.emplace_back(path);
+  }
+  CHECK(our_order == qemu_order);
 }

@@ -20,7 +20,7 @@ void release(Block* b) {
 
 BlockCache::~BlockCache() {
   collect();
-  for (auto& [page, b] : by_page_) release(b);
+  for (auto& [key, b] : blocks_) release(b);
   if (scratch_) release(scratch_);
 }
 
@@ -30,15 +30,11 @@ Block* BlockCache::lookup(Hart& hart) {
   const uint8_t* host = hart.fetch(vpc, pa);
   if (!host) return nullptr;
   const uintptr_t h = reinterpret_cast<uintptr_t>(host);
-  Block*& slot = fast_[(key(vpc, h) >> 20) & (kFastSize - 1)];
+  Block*& slot = fast_[fast_index(vpc, h)];
   if (slot && slot->vpc == vpc && slot->host == h) [[likely]]
     return slot;
-  const uint64_t ppage = pa.v & ~(kPageSize - 1);
-  auto [first, last] = by_page_.equal_range(ppage);
-  for (auto it = first; it != last; ++it) {
-    if (it->second->vpc == vpc && it->second->host == h) return slot = it->second;
-  }
-  Block* b = decode_block(hart, vpc, host, ppage);
+  if (auto it = blocks_.find(Key{vpc, h}); it != blocks_.end()) return slot = it->second;
+  Block* b = decode_block(hart, vpc, host, pa.v & ~(kPageSize - 1));
   if (b && b != scratch_) slot = b;
   return b;
 }
@@ -87,7 +83,8 @@ Block* BlockCache::decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, u
     b = scratch_;
   } else {
     b = allocate(n);
-    by_page_.emplace(ppage, b);
+    blocks_.emplace(Key{vpc, reinterpret_cast<uintptr_t>(host)}, b);
+    by_page_[ppage].push_back(b);
     Bus& bus = hart.bus();
     if (!bus.is_code_page(PAddr{ppage})) {
       bus.mark_code_page(PAddr{ppage});
@@ -104,25 +101,21 @@ Block* BlockCache::decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, u
   return b;
 }
 
-void BlockCache::invalidate_page(uint64_t ppage) {
-  auto [first, last] = by_page_.equal_range(ppage);
-  for (auto it = first; it != last; ++it) {
-    Block* b = it->second;
-    b->valid = false;
-    Block*& slot = fast_[(key(b->vpc, b->host) >> 20) & (kFastSize - 1)];
-    if (slot == b) slot = nullptr;
-    retired_.push_back(b);
-  }
-  by_page_.erase(first, last);
+void BlockCache::retire(Block* b) {
+  b->valid = false;
+  Block*& slot = fast_[fast_index(b->vpc, b->host)];
+  if (slot == b) slot = nullptr;
+  retired_.push_back(b);
 }
 
-void BlockCache::invalidate_all() {
-  for (auto& [page, b] : by_page_) {
-    b->valid = false;
-    retired_.push_back(b);
+void BlockCache::invalidate_page(uint64_t ppage) {
+  auto it = by_page_.find(ppage);
+  if (it == by_page_.end()) return;
+  for (Block* b : it->second) {
+    blocks_.erase(Key{b->vpc, b->host});
+    retire(b);
   }
-  by_page_.clear();
-  std::memset(fast_, 0, sizeof(fast_));
+  by_page_.erase(it);
 }
 
 void BlockCache::collect() {

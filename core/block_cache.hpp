@@ -3,9 +3,10 @@
 // A block is the decoded instructions from one pc up to and including the first
 // control transfer/system instruction, the end of the page, or kMaxInsns. The
 // host address identifies the physical page (so sfence.vma needs no block
-// flush: every lookup re-translates the pc through the exec TLB). Writes to a
-// code page (tracked by the bus) invalidate that page's blocks; fence.i
-// invalidates all. Invalidated blocks are freed only at the next safe point,
+// flush: every lookup re-translates the pc through the exec TLB). Every write
+// to a code page (CPU, AMO, DMA: all go through the bus) invalidates that
+// page's blocks at once, which is stronger than fence.i requires, so fence.i
+// drops nothing. Invalidated blocks are freed only at the next safe point,
 // since the loop may be executing one.
 #pragma once
 
@@ -28,6 +29,7 @@ struct Block {
   uint64_t ppage = 0;  // physical page base
   uint32_t count = 0;  // instructions
   bool valid = true;
+
   DecodedInsn insns[1];  // `count` entries (allocated inline)
 };
 
@@ -46,22 +48,36 @@ class BlockCache {
 
   // Invalidate blocks decoded from physical page `ppage` (page-aligned).
   void invalidate_page(uint64_t ppage);
-  void invalidate_all();
   // Free blocks invalidated since the last call. Call only when no block is executing.
   void collect();
 
   uint64_t blocks_decoded() const { return decoded_; }
 
  private:
+  struct Key {
+    uint64_t vpc;
+    uintptr_t host;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return (k.vpc * 0x9e3779b97f4a7c15ull) ^ (k.host * 0xc2b2ae3d27d4eb4full);
+    }
+  };
+  static unsigned fast_index(uint64_t vpc, uintptr_t host) {
+    return static_cast<unsigned>(((vpc >> 1) ^ (host >> 12)) & (kFastSize - 1));
+  }
   Block* decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, uint64_t ppage);
-  static uint64_t key(uint64_t vpc, uintptr_t host) { return vpc * 0x9e3779b97f4a7c15ull ^ host; }
+  void retire(Block* b);
 
   const Decoder& decoder_;
   // Direct-mapped front cache in front of the map.
-  static constexpr unsigned kFastSize = 4096;
-  Block* fast_[kFastSize] = {};
-  std::unordered_multimap<uint64_t, Block*> by_page_;  // ppage -> blocks
+  static constexpr unsigned kFastSize = 1u << 12;
+  std::unique_ptr<Block*[]> fast_ = std::make_unique<Block*[]>(kFastSize);
+  std::unordered_map<Key, Block*, KeyHash> blocks_;
+  std::unordered_map<uint64_t, std::vector<Block*>> by_page_;  // ppage -> its blocks
   std::vector<Block*> retired_;
+
   Block* scratch_ = nullptr;
   uint64_t decoded_ = 0;
 };

@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <functional>
 
 #include "core/bus.hpp"
 #include "core/clock.hpp"
@@ -162,9 +161,6 @@ class Hart : public HartState, public IrqSink {
   // IrqSink: `line` is a mip bit number (kMSI/kMTI/kMEI from CLINT/PLIC, kSEI
   // from the PLIC's S-mode context).
   void set_irq(unsigned line, bool level) override;
-
-  // fence.i: the machine drops every decoded block. Set by Machine.
-  std::function<void()> on_fence_i;
 
  private:
   TlbEntry& tlb_entry(unsigned mode, AccessType t, uint64_t va) {

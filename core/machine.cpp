@@ -9,7 +9,6 @@ Machine::Machine() : hart_(bus_), blocks_(decoder_) {
     blocks_.invalidate_page(page.v);
     hart_.block_exit = true;  // the executing block may be one of them
   };
-  hart_.on_fence_i = [this] { blocks_.invalidate_all(); };
 }
 
 Position Machine::next_deadline() const {
@@ -61,15 +60,17 @@ StopReason Machine::run(Position until) {
     // Fast path: chain blocks while only plain control flow happens. Whatever
     // can change interrupt state or deadlines (CSR writes, MMIO, traps, WFI)
     // ends its block with another flow and brings us back to the checks above.
-    do {
-      Block* b = blocks_.lookup(hart_);
+    Block* b = blocks_.lookup(hart_);
+    for (;;) {
       if (!b) {
         hart_.take_trap(hart_.trap_cause, hart_.trap_tval, hart_.pc);
         ++hart_.position;
         break;
       }
       if (!run_block(*b, std::max<uint64_t>(stop_at - hart_.position, 1))) break;
-    } while (hart_.position < stop_at);
+      if (hart_.position >= stop_at) break;
+      b = blocks_.lookup(hart_);
+    }
   }
 }
 

@@ -24,8 +24,10 @@
 //   data          cluster i at data offset + i * cluster size (sparse file)
 // Data clusters are direct-mapped, so the file needs no allocation table
 // and unwritten clusters cost no space on filesystems with holes. A
-// cluster's data is written before its bitmap bit, so a crash leaves at
-// worst a written-but-unmarked cluster (the old contents stay visible).
+// cluster's data is written before its bitmap bit, so a process killed
+// mid-write leaves at worst a written-but-unmarked cluster (the old contents
+// stay visible). Only a flush (the guest's FLUSH request) makes writes
+// durable against host power loss, as with any write-back disk.
 #pragma once
 
 #include <cstddef>

@@ -127,12 +127,11 @@ Flow store(Hart& h, const DecodedInsn& i) {
 // accesses as they happen, so FENCE (incl. FENCE.TSO and PAUSE) orders nothing.
 Flow fence(Hart&, const DecodedInsn&) { return Flow::kNext; }
 
-// The instructions after FENCE.I must be fetched anew: drop every decoded block
-// and end this one so the loop re-decodes from pc+len.
-Flow fence_i(Hart& h, const DecodedInsn&) {
-  if (h.on_fence_i) h.on_fence_i();
-  return Flow::kEndBlock;
-}
+// FENCE.I makes earlier stores visible to later fetches. Hindsight is always
+// that coherent: every store to a page holding decoded blocks (CPU, AMO, DMA)
+// goes through the bus, which invalidates them at once (core/block_cache.hpp).
+// So there is nothing to drop; the block still ends here.
+Flow fence_i(Hart&, const DecodedInsn&) { return Flow::kEndBlock; }
 
 using F = Format;
 constexpr uint32_t kR = 0xfe00707f;    // funct7 + funct3 + opcode

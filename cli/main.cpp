@@ -2,15 +2,21 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <vector>
 #include <exception>
 #include <fstream>
 
 #include "cli/boot.hpp"
 #include "cli/console.hpp"
 #include "cli/user_error.hpp"
+#include "core/host_input.hpp"
 #include "core/machine.hpp"
+#include "devices/disk.hpp"
 #include "devices/virt.hpp"
 
 namespace hs {
@@ -21,7 +27,9 @@ constexpr int kExitUsage = 2;
 struct RunOptions {
   BootOptions boot;
   std::string memory = "128M";
+  std::vector<std::string> drives;
   std::string dump_dtb;
+  bool stats = false;
 };
 
 void add_machine_options(CLI::App& cmd, RunOptions& o) {
@@ -34,6 +42,19 @@ void add_machine_options(CLI::App& cmd, RunOptions& o) {
   cmd.add_option("--initrd", o.boot.initrd, "Initial ramdisk");
   cmd.add_option("--append", o.boot.append, "Kernel command line (/chosen/bootargs)");
   cmd.add_option("--dtb", o.boot.dtb, "Use this device tree blob instead of the generated one");
+  cmd.add_option("--drive", o.drives,
+                 "virtio-blk disk: file=IMG[,format=raw][,readonly=on][,overlay=FILE]. Guest "
+                 "writes go to a copy-on-write overlay (temporary unless overlay=FILE); the image "
+                 "itself is never modified. Repeatable.");
+}
+
+void print_stats(const Machine& m, std::chrono::steady_clock::duration elapsed) {
+  const double secs = std::chrono::duration<double>(elapsed).count();
+  const Hart& h = const_cast<Machine&>(m).hart();
+  fmt::print(stderr,
+             "hindsight: position {} (instructions {}, idle {}), {:.3f} s, {:.0f} MIPS\n",
+             m.position().v, h.instret, m.idle_positions(), secs,
+             secs > 0 ? static_cast<double>(h.instret) / secs / 1e6 : 0.0);
 }
 
 int cmd_run(RunOptions& o) {
@@ -41,10 +62,26 @@ int cmd_run(RunOptions& o) {
   if (o.boot.ram_size < (1ull << 20) || o.boot.ram_size > (64ull << 30))
     throw UserError(fmt::format("-m {}: RAM size must be between 1M and 64G", o.memory));
 
-  Machine m;
   VirtConfig cfg;
   cfg.ram_size = o.boot.ram_size;
-  VirtBoard board(m, cfg);
+  for (const std::string& d : o.drives) {
+    try {
+      cfg.drives.push_back(parse_drive_spec(d));
+    } catch (const std::invalid_argument& e) {
+      throw UserError(fmt::format("--drive {}: {}", d, e.what()));
+    }
+  }
+
+  Console console;
+  LiveHostInput input([&console](std::span<uint8_t> out) { return console.read(out); });
+  Machine m;
+  std::unique_ptr<VirtBoard> board_ptr;
+  try {
+    board_ptr = std::make_unique<VirtBoard>(m, cfg, input);
+  } catch (const DiskError& e) {
+    throw UserError(e.what());
+  }
+  VirtBoard& board = *board_ptr;
 
   if (!o.dump_dtb.empty()) {
     // Like QEMU's dumpdtb: write the tree the guest would get, then exit.
@@ -57,19 +94,18 @@ int cmd_run(RunOptions& o) {
 
   load_boot_images(m, board, o.boot);
 
-  Console console;
   board.uart().on_tx = [&console](uint8_t c) { console.output(c); };
   board.on_reset = [&m] { m.request_exit(0); };
   m.on_poll = [&] {
-    uint8_t buf[64];
-    const size_t n = console.read({buf, std::min(sizeof buf, board.uart().rx_space())});
-    for (size_t i = 0; i < n; ++i) board.uart().push_rx(buf[i]);
+    board.poll_input();
     if (console.quit_requested()) m.request_stop();
   };
   m.idle_wait = [&console] { return console.wait(); };
 
+  const auto started = std::chrono::steady_clock::now();
   const StopReason why = m.run();
   console.flush();
+  if (o.stats) print_stats(m, std::chrono::steady_clock::now() - started);
   switch (why) {
     case StopReason::kExit:
       return *m.exit_code();
@@ -98,6 +134,8 @@ int run_cli(int argc, char** argv) {
   add_machine_options(*run_cmd, run);
   run_cmd->add_option("--dump-dtb", run.dump_dtb,
                       "Write the generated device tree blob to FILE and exit");
+  run_cmd->add_flag("--stats", run.stats,
+                    "At exit, print position, retired instructions, idle time and speed on stderr");
   run_cmd->footer(
       "Console: Ctrl-A x quits, Ctrl-A h shows help. The exit code is the guest's "
       "(test finisher / SBI shutdown).");

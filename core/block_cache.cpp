@@ -24,15 +24,10 @@ BlockCache::~BlockCache() {
   if (scratch_) release(scratch_);
 }
 
-Block* BlockCache::lookup(Hart& hart) {
+Block* BlockCache::lookup_slow(Hart& hart, const uint8_t* host, PAddr pa) {
   const uint64_t vpc = hart.pc;
-  PAddr pa;
-  const uint8_t* host = hart.fetch(vpc, pa);
-  if (!host) return nullptr;
   const uintptr_t h = reinterpret_cast<uintptr_t>(host);
   Block*& slot = fast_[fast_index(vpc, h)];
-  if (slot && slot->vpc == vpc && slot->host == h) [[likely]]
-    return slot;
   if (auto it = blocks_.find(Key{vpc, h}); it != blocks_.end()) return slot = it->second;
   Block* b = decode_block(hart, vpc, host, pa.v & ~(kPageSize - 1));
   if (b && b != scratch_) slot = b;

@@ -16,12 +16,11 @@
 #include <vector>
 
 #include "core/decoder.hpp"
+#include "core/hart.hpp"
 #include "core/insn.hpp"
 #include "core/types.hpp"
 
 namespace hs {
-
-class Hart;
 
 struct Block {
   uint64_t vpc = 0;
@@ -44,7 +43,17 @@ class BlockCache {
   // faults (hart.trap_cause/trap_tval set; the caller takes the trap at pc).
   // An instruction straddling a page boundary is decoded into a scratch block
   // that is never cached.
-  Block* lookup(Hart& hart);
+  // Inline hit path: exec-TLB translation and one direct-mapped probe.
+  Block* lookup(Hart& hart) {
+    PAddr pa;
+    const uint8_t* host = hart.fetch(hart.pc, pa);
+    if (!host) [[unlikely]]
+      return nullptr;
+    Block* b = fast_[fast_index(hart.pc, reinterpret_cast<uintptr_t>(host))];
+    if (b && b->vpc == hart.pc && b->host == reinterpret_cast<uintptr_t>(host)) [[likely]]
+      return b;
+    return lookup_slow(hart, host, pa);
+  }
 
   // Invalidate blocks decoded from physical page `ppage` (page-aligned).
   void invalidate_page(uint64_t ppage);
@@ -67,6 +76,7 @@ class BlockCache {
   static unsigned fast_index(uint64_t vpc, uintptr_t host) {
     return static_cast<unsigned>(((vpc >> 1) ^ (host >> 12)) & (kFastSize - 1));
   }
+  Block* lookup_slow(Hart& hart, const uint8_t* host, PAddr pa);
   Block* decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, uint64_t ppage);
   void retire(Block* b);
 

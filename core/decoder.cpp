@@ -19,7 +19,7 @@ constexpr uint16_t kIllegalSpec = 0xffff;
 // Raises the illegal-instruction trap. The decoder stored the original
 // (unexpanded) encoding in imm because that is what mtval must report.
 Flow illegal(Hart& h, const DecodedInsn& i) {
-  return h.raise(cause::kIllegalInsn, static_cast<uint64_t>(i.imm));
+  return h.raise(cause::kIllegalInsn, static_cast<uint32_t>(i.imm));
 }
 
 constexpr uint8_t rd_of(uint32_t raw) {
@@ -58,19 +58,19 @@ void extract(Format f, uint32_t raw, DecodedInsn& d) {
       d.rd = rd_of(raw), d.rs1 = rs1, d.rs2 = rs2;
       break;
     case Format::kI:
-      d.rd = rd_of(raw), d.rs1 = rs1, d.imm = imm_i(raw);
+      d.rd = rd_of(raw), d.rs1 = rs1, d.imm = static_cast<int32_t>(imm_i(raw));
       break;
     case Format::kS:
-      d.rs1 = rs1, d.rs2 = rs2, d.imm = imm_s(raw);
+      d.rs1 = rs1, d.rs2 = rs2, d.imm = static_cast<int32_t>(imm_s(raw));
       break;
     case Format::kB:
-      d.rs1 = rs1, d.rs2 = rs2, d.imm = imm_b(raw);
+      d.rs1 = rs1, d.rs2 = rs2, d.imm = static_cast<int32_t>(imm_b(raw));
       break;
     case Format::kU:
-      d.rd = rd_of(raw), d.imm = imm_u(raw);
+      d.rd = rd_of(raw), d.imm = static_cast<int32_t>(imm_u(raw));
       break;
     case Format::kJ:
-      d.rd = rd_of(raw), d.imm = imm_j(raw);
+      d.rd = rd_of(raw), d.imm = static_cast<int32_t>(imm_j(raw));
       break;
     case Format::kNone:
       break;
@@ -83,7 +83,7 @@ DecodedInsn make_illegal(uint32_t original, uint32_t raw, uint64_t pc, uint8_t l
   DecodedInsn d{};
   d.fn = illegal;
   d.pc = pc;
-  d.imm = original;
+  d.imm = static_cast<int32_t>(original);
   d.raw = raw;
   d.rd = kSinkReg;
   d.len = len;

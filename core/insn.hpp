@@ -29,11 +29,13 @@ using Handler = Flow (*)(Hart&, const DecodedInsn&);
 // so handlers write x[rd] unconditionally and x[0] stays zero.
 constexpr uint8_t kSinkReg = 32;
 
+// 32 bytes: decoded blocks are the interpreter's working set, keep them dense.
 struct DecodedInsn {
   Handler fn;
   uint64_t pc;   // guest virtual pc of this instruction
-  int64_t imm;   // format-dependent immediate, sign-extended; for illegal
-                 // instructions: the original (unexpanded) encoding, used as tval
+  int32_t imm;   // format-dependent immediate (every RISC-V immediate fits; handlers
+                 // widen it with static_cast<uint64_t>, which sign-extends); for
+                 // illegal instructions: the original (unexpanded) encoding (tval)
   uint32_t raw;  // 32-bit encoding (compressed instructions are expanded)
   uint8_t rd, rs1, rs2, rs3;  // rd==kSinkReg when the encoding names x0
   uint8_t len;                // 2 or 4
@@ -46,6 +48,7 @@ struct DecodedInsn {
   constexpr unsigned csr() const { return (raw >> 20) & 0xfff; }
   constexpr bool writes_x0() const { return rd == kSinkReg; }
 };
+static_assert(sizeof(DecodedInsn) == 32);
 
 // How the decoder extracts operands for an encoding.
 enum class Format : uint8_t {

@@ -22,59 +22,7 @@ void Machine::advance_devices() {
   for (Device* dev : timed_) dev->advance(now);
 }
 
-StopReason Machine::run(Position until) {
-  stop_ = false;
-  for (;;) {
-    blocks_.collect();
-    if (stop_) return exit_code_ ? StopReason::kExit : StopReason::kRequest;
-    const Position now = position();
-    if (now >= until) return StopReason::kTarget;
-    if (now.v >= next_poll_) {
-      if (on_poll) on_poll();
-      next_poll_ = (now.v / kPollInterval + 1) * kPollInterval;
-      if (stop_) continue;
-    }
-    Position deadline = next_deadline();
-    if (now >= deadline) {
-      advance_devices();
-      deadline = next_deadline();
-    }
-    if ((hart_.effective_mip() & hart_.mie) && hart_.take_pending_interrupt()) {
-      hart_.wfi = false;
-      ++hart_.position;  // a trap entry is a position step
-      continue;
-    }
-    if (hart_.wfi && !hart_.wfi_wakeup()) {
-      // Asleep: time jumps to the next stop point. With no deadline at all only
-      // host input can wake the hart, so wait for it without moving time.
-      if (deadline == Position::max()) {
-        if (!idle_wait || !idle_wait()) return StopReason::kIdle;
-        next_poll_ = now.v;  // deliver the input at this position
-      } else {
-        hart_.position = std::min({until, deadline, Position{next_poll_}}).v;
-      }
-      continue;
-    }
-    hart_.wfi = false;
-    const uint64_t stop_at = std::min({until, deadline, Position{next_poll_}}).v;
-    // Fast path: chain blocks while only plain control flow happens. Whatever
-    // can change interrupt state or deadlines (CSR writes, MMIO, traps, WFI)
-    // ends its block with another flow and brings us back to the checks above.
-    Block* b = blocks_.lookup(hart_);
-    for (;;) {
-      if (!b) {
-        hart_.take_trap(hart_.trap_cause, hart_.trap_tval, hart_.pc);
-        ++hart_.position;
-        break;
-      }
-      if (!run_block(*b, std::max<uint64_t>(stop_at - hart_.position, 1))) break;
-      if (hart_.position >= stop_at) break;
-      b = blocks_.lookup(hart_);
-    }
-  }
-}
-
-bool Machine::run_block(Block& b, uint64_t budget) {
+[[gnu::always_inline]] inline bool Machine::run_block(Block& b, uint64_t budget) {
   const uint32_t n = budget < b.count ? static_cast<uint32_t>(budget) : b.count;
   Hart& h = hart_;
   uint32_t k = 0;
@@ -116,5 +64,60 @@ bool Machine::run_block(Block& b, uint64_t budget) {
   if (f == Flow::kWfi) h.wfi = true;
   return chain && f == Flow::kJump;
 }
+
+StopReason Machine::run(Position until) {
+  stop_ = false;
+  for (;;) {
+    blocks_.collect();
+    if (stop_) return exit_code_ ? StopReason::kExit : StopReason::kRequest;
+    const Position now = position();
+    if (now >= until) return StopReason::kTarget;
+    if (now.v >= next_poll_) {
+      if (on_poll) on_poll();
+      next_poll_ = (now.v / kPollInterval + 1) * kPollInterval;
+      if (stop_) continue;
+    }
+    Position deadline = next_deadline();
+    if (now >= deadline) {
+      advance_devices();
+      deadline = next_deadline();
+    }
+    if ((hart_.effective_mip() & hart_.mie) && hart_.take_pending_interrupt()) {
+      hart_.wfi = false;
+      ++hart_.position;  // a trap entry is a position step
+      continue;
+    }
+    if (hart_.wfi && !hart_.wfi_wakeup()) {
+      // Asleep: time jumps to the next stop point. With no deadline at all only
+      // host input can wake the hart, so wait for it without moving time.
+      if (deadline == Position::max()) {
+        if (!idle_wait || !idle_wait()) return StopReason::kIdle;
+        next_poll_ = now.v;  // deliver the input at this position
+      } else {
+        const uint64_t target = std::min({until, deadline, Position{next_poll_}}).v;
+        idle_positions_ += target - now.v;
+        hart_.position = target;
+      }
+      continue;
+    }
+    hart_.wfi = false;
+    const uint64_t stop_at = std::min({until, deadline, Position{next_poll_}}).v;
+    // Fast path: chain blocks while only plain control flow happens. Whatever
+    // can change interrupt state or deadlines (CSR writes, MMIO, traps, WFI)
+    // ends its block with another flow and brings us back to the checks above.
+    Block* b = blocks_.lookup(hart_);
+    for (;;) {
+      if (!b) {
+        hart_.take_trap(hart_.trap_cause, hart_.trap_tval, hart_.pc);
+        ++hart_.position;
+        break;
+      }
+      if (!run_block(*b, std::max<uint64_t>(stop_at - hart_.position, 1))) break;
+      if (hart_.position >= stop_at) break;
+      b = blocks_.lookup(hart_);
+    }
+  }
+}
+
 
 }  // namespace hs

@@ -62,6 +62,8 @@ class Machine {
   }
   void request_stop() { stop_ = true; }
   std::optional<int> exit_code() const { return exit_code_; }
+  // Positions skipped while the hart slept in WFI.
+  uint64_t idle_positions() const { return idle_positions_; }
 
  private:
   Position next_deadline() const;
@@ -80,6 +82,7 @@ class Machine {
   std::optional<int> exit_code_;
   bool stop_ = false;
   uint64_t next_poll_ = 0;
+  uint64_t idle_positions_ = 0;
 };
 
 }  // namespace hs

@@ -160,15 +160,7 @@ void add_syscon_action(FdtWriter& w, const char* node, const char* compatible, u
   w.end_node();
 }
 
-// The live host, for the transitional two-argument constructor.
-HostInput& live_host_input() {
-  static LiveHostInput live;
-  return live;
-}
-
 }  // namespace
-
-VirtBoard::VirtBoard(Machine& m, const VirtConfig& cfg) : VirtBoard(m, cfg, live_host_input()) {}
 
 VirtBoard::VirtBoard(Machine& m, const VirtConfig& cfg, HostInput& input)
     : m_(m),

@@ -81,9 +81,6 @@ class VirtBoard {
   // or unmappable ram_size or more virtio devices than slots, and DiskError
   // (naming the file) when a drive's image or overlay cannot be used.
   VirtBoard(Machine& m, const VirtConfig& cfg, HostInput& input);
-  // Transitional, until the CLI passes its own HostInput: reads the live
-  // host through a process-wide LiveHostInput without console source.
-  VirtBoard(Machine& m, const VirtConfig& cfg);
   VirtBoard(const VirtBoard&) = delete;
   VirtBoard& operator=(const VirtBoard&) = delete;
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 
@@ -114,6 +115,19 @@ bool Console::wait() {
     if (errno != EINTR) return false;
   }
   return true;
+}
+
+bool Console::wait_for(uint64_t ns) {
+  flush();
+  if (!pending_.empty()) return true;
+  if (eof_ || quit_) {
+    const timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    nanosleep(&ts, nullptr);
+    return false;
+  }
+  struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+  const timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  return ::ppoll(&p, 1, &ts, nullptr) > 0;
 }
 
 void Console::handle_input(const uint8_t* data, size_t n) {

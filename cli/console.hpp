@@ -31,6 +31,9 @@ class Console {
   // Blocks until stdin has input or is closed. False if no input can ever
   // arrive (stdin closed/EOF and nothing pending).
   bool wait();
+  // Blocks up to `ns` nanoseconds or until stdin has input; true if input is
+  // (or may be) available.
+  bool wait_for(uint64_t ns);
 
   bool quit_requested() const { return quit_; }
   bool interactive() const { return raw_; }

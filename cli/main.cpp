@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -30,6 +31,7 @@ struct RunOptions {
   std::vector<std::string> drives;
   std::string dump_dtb;
   bool stats = false;
+  bool no_pace = false;
 };
 
 void add_machine_options(CLI::App& cmd, RunOptions& o) {
@@ -101,6 +103,18 @@ int cmd_run(RunOptions& o) {
     if (console.quit_requested()) m.request_stop();
   };
   m.idle_wait = [&console] { return console.wait(); };
+  if (!o.no_pace) {
+    // A sleeping guest sleeps in real time, as on QEMU: `sleep 5` takes 5 s
+    // and an idle shell costs no CPU. Busy guests still run flat out.
+    m.pace_idle = [&console](uint64_t positions) -> uint64_t {
+      const uint64_t ns = positions * (1'000'000'000 / (Clock::kTimebaseHz * Clock::kPositionsPerTick));
+      const auto start = std::chrono::steady_clock::now();
+      if (!console.wait_for(ns)) return positions;
+      const auto waited = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::steady_clock::now() - start);
+      return static_cast<uint64_t>(waited.count()) * positions / std::max<uint64_t>(ns, 1);
+    };
+  }
 
   const auto started = std::chrono::steady_clock::now();
   const StopReason why = m.run();
@@ -134,6 +148,8 @@ int run_cli(int argc, char** argv) {
   add_machine_options(*run_cmd, run);
   run_cmd->add_option("--dump-dtb", run.dump_dtb,
                       "Write the generated device tree blob to FILE and exit");
+  run_cmd->add_flag("--no-pace", run.no_pace,
+                    "Let guest time jump through idle periods instead of sleeping in real time");
   run_cmd->add_flag("--stats", run.stats,
                     "At exit, print position, retired instructions, idle time and speed on stderr");
   run_cmd->footer(

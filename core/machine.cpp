@@ -95,8 +95,11 @@ StopReason Machine::run(Position until) {
         next_poll_ = now.v;  // deliver the input at this position
       } else {
         const uint64_t target = std::min({until, deadline, Position{next_poll_}}).v;
-        idle_positions_ += target - now.v;
-        hart_.position = target;
+        uint64_t step = target - now.v;
+        if (pace_idle && (step = std::min(step, pace_idle(step))) < target - now.v)
+          next_poll_ = now.v + step;  // input arrived: deliver it right there
+        idle_positions_ += step;
+        hart_.position += step;
       }
       continue;
     }

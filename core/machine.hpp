@@ -51,6 +51,12 @@ class Machine {
   // if no input can ever arrive.
   std::function<void()> on_poll;
   std::function<bool()> idle_wait;
+  // Optional real-time pacing of sleep (live runs): called before the clock
+  // jumps `positions` ahead while the hart sleeps; may block up to that much
+  // real time and returns how far to actually advance (less than asked when
+  // host input arrived, which is then delivered at once). Determinism holds:
+  // the recording layer logs where inputs arrive, and replay stops there.
+  std::function<uint64_t(uint64_t positions)> pace_idle;
 
   // Runs until position `until`, a guest exit, or a stop request.
   StopReason run(Position until = Position::max());

@@ -20,6 +20,7 @@ HS_WORK_DIR=${HS_WORK_DIR:-$hs_repo/build/tests/linux/work}
 HS_BOOT_TIMEOUT=${HS_BOOT_TIMEOUT:-240}
 
 test_name=$(basename "$0" .sh)
+boot_kernel=$HS_GUEST_DIR/Image
 status=0
 fail() { echo "$test_name: FAILED: $*"; status=1; }
 note() { echo "$test_name: $*"; }
@@ -46,15 +47,16 @@ workdir() {
   mkdir -p "$work"
 }
 
-# boot LOG ARGS...: runs `hindsight run -m 512M --kernel Image ARGS...` with
-# stdin from /dev/null and a wall-clock limit; LOG gets the output (stdout and
+# boot LOG ARGS...: runs `hindsight run -m 512M --kernel $boot_kernel ARGS...` with
+# stdin from /dev/null and a wall-clock limit (boot_kernel: the guest's Image
+# unless set); LOG gets the output (stdout and
 # stderr) without CRs, and the ctest log a copy. Sets $rc and $secs.
 boot() {
   local log=$1; shift
   local t0 t1
-  echo "---- boot: hindsight run -m 512M --kernel $HS_GUEST_DIR/Image $*"
+  echo "---- boot: hindsight run -m 512M --kernel $boot_kernel $*"
   t0=$(date +%s%N)
-  timeout -k 10 "$HS_BOOT_TIMEOUT" "$HS_HINDSIGHT" run -m 512M --kernel "$HS_GUEST_DIR/Image" "$@" \
+  timeout -k 10 "$HS_BOOT_TIMEOUT" "$HS_HINDSIGHT" run -m 512M --kernel "$boot_kernel" "$@" \
     </dev/null >"$log.raw" 2>&1
   rc=$?
   t1=$(date +%s%N)
@@ -77,6 +79,11 @@ expect_exit() {
 # expect_line LOG REGEX [WHAT]: some line of LOG matches the extended REGEX.
 expect_line() {
   grep -q -E -e "$2" "$1" || fail "${3:-no output line matching '$2'}"
+}
+
+# expect_exact_line LOG TEXT [WHAT]: some line of LOG is exactly TEXT.
+expect_exact_line() {
+  grep -q -x -F -e "$2" "$1" || fail "${3:-no output line '$2'}"
 }
 
 # expect_no_line LOG REGEX [WHAT]: no line of LOG matches.

@@ -123,7 +123,7 @@ if [ "$mode" = checks ]; then
       bad ro_disk_write "writing /dev/$ro succeeded"
     else
       ok ro_disk_write
-      echo "HS-INFO write to the readonly disk: $(tail -n 1 /tmp/dd.err)"
+      echo "HS-INFO write to the readonly disk: $(head -n 1 /tmp/dd.err)"
     fi
     drop_caches
     check ro_disk_sha "sha256 of /dev/$ro" "$(disk_sha "$ro")" "$(param ro_sha)"

@@ -106,7 +106,7 @@ int cmd_run(RunOptions& o) {
   if (!o.no_pace) {
     // A sleeping guest sleeps in real time, as on QEMU: `sleep 5` takes 5 s
     // and an idle shell costs no CPU. Busy guests still run flat out.
-    m.pace_idle = [&console](uint64_t positions) -> uint64_t {
+    m.pace_idle = [&console](Position, uint64_t positions) -> uint64_t {
       const uint64_t ns = positions * (1'000'000'000 / (Clock::kTimebaseHz * Clock::kPositionsPerTick));
       const auto start = std::chrono::steady_clock::now();
       if (!console.wait_for(ns)) return positions;

@@ -17,6 +17,8 @@ enum class InputSource : uint8_t {
   kConsole = 0,    // bytes typed on the console (UART RX)
   kWallClock = 1,  // real-time clock reads (goldfish RTC), ns since the Unix epoch
   kEntropy = 2,    // random bytes (virtio-rng)
+  kWake = 3,       // live pacing woke a sleeping hart early (no payload)
+  kStop = 4,       // the user ended a live run (Ctrl-A x): the recording ends here
 };
 
 class HostInput {

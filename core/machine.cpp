@@ -72,9 +72,11 @@ StopReason Machine::run(Position until) {
     if (stop_) return exit_code_ ? StopReason::kExit : StopReason::kRequest;
     const Position now = position();
     if (now >= until) return StopReason::kTarget;
-    if (now.v >= next_poll_) {
+    Position input_at = next_input ? next_input() : Position::max();
+    if (now.v >= next_poll_ || now >= input_at) {
       if (on_poll) on_poll();
       next_poll_ = (now.v / kPollInterval + 1) * kPollInterval;
+      if (next_input) input_at = next_input();
       if (stop_) continue;
     }
     Position deadline = next_deadline();
@@ -94,9 +96,9 @@ StopReason Machine::run(Position until) {
         if (!idle_wait || !idle_wait()) return StopReason::kIdle;
         next_poll_ = now.v;  // deliver the input at this position
       } else {
-        const uint64_t target = std::min({until, deadline, Position{next_poll_}}).v;
+        const uint64_t target = std::min({until, deadline, Position{next_poll_}, input_at}).v;
         uint64_t step = target - now.v;
-        if (pace_idle && (step = std::min(step, pace_idle(step))) < target - now.v)
+        if (pace_idle && (step = std::min(step, pace_idle(now, step))) < target - now.v)
           next_poll_ = now.v + step;  // input arrived: deliver it right there
         idle_positions_ += step;
         hart_.position += step;
@@ -104,7 +106,7 @@ StopReason Machine::run(Position until) {
       continue;
     }
     hart_.wfi = false;
-    const uint64_t stop_at = std::min({until, deadline, Position{next_poll_}}).v;
+    const uint64_t stop_at = std::min({until, deadline, Position{next_poll_}, input_at}).v;
     // Fast path: chain blocks while only plain control flow happens. Whatever
     // can change interrupt state or deadlines (CSR writes, MMIO, traps, WFI)
     // ends its block with another flow and brings us back to the checks above.

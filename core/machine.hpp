@@ -30,7 +30,8 @@ enum class StopReason {
 
 class Machine {
  public:
-  // Positions between two host-input polls (console bytes etc.).
+  // Positions between two host-input polls (console bytes etc.). Polls happen
+  // at multiples of it, plus wherever next_input()/pace_idle say.
   static constexpr uint64_t kPollInterval = 1u << 16;
 
   Machine();
@@ -56,7 +57,11 @@ class Machine {
   // real time and returns how far to actually advance (less than asked when
   // host input arrived, which is then delivered at once). Determinism holds:
   // the recording layer logs where inputs arrive, and replay stops there.
-  std::function<uint64_t(uint64_t positions)> pace_idle;
+  std::function<uint64_t(Position now, uint64_t positions)> pace_idle;
+  // Replay: position of the next journaled input (console bytes, idle wake),
+  // or Position::max(). The loop stops exactly there and polls, so inputs are
+  // delivered where they were recorded.
+  std::function<Position()> next_input;
 
   // Runs until position `until`, a guest exit, or a stop request.
   StopReason run(Position until = Position::max());

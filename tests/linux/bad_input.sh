@@ -33,7 +33,7 @@ case $case_ in
   drive_unknown_option)
     re='no-such-opt' args=(--initrd "$initrd" --drive "file=$disk,no-such-opt=1") ;;
   drive_no_file)
-    re='file' args=(--initrd "$initrd" --drive "format=raw") ;;
+    re='missing file=' args=(--initrd "$initrd" --drive "format=raw") ;;
   overlay_not_overlay)  # an existing file that is not an overlay: refused, not overwritten
     re='not-an-overlay' args=(--initrd "$initrd" --drive "file=$disk,overlay=$work/not-an-overlay")
     printf 'precious data\n' >"$work/not-an-overlay" ;;

@@ -12,9 +12,9 @@
 #include <exception>
 #include <fstream>
 
-#include "cli/boot.hpp"
+#include "devices/boot.hpp"
 #include "cli/console.hpp"
-#include "cli/user_error.hpp"
+#include "core/user_error.hpp"
 #include "core/host_input.hpp"
 #include "core/machine.hpp"
 #include "devices/disk.hpp"

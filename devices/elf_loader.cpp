@@ -1,4 +1,4 @@
-#include "cli/elf_loader.hpp"
+#include "devices/elf_loader.hpp"
 
 #include <fmt/format.h>
 #include <llvm/Object/ELFObjectFile.h>
@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "cli/user_error.hpp"
+#include "core/user_error.hpp"
 
 namespace hs {
 

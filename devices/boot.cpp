@@ -1,4 +1,4 @@
-#include "cli/boot.hpp"
+#include "devices/boot.hpp"
 
 #include <fmt/format.h>
 #include <libfdt.h>
@@ -9,8 +9,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "cli/elf_loader.hpp"
-#include "cli/user_error.hpp"
+#include "devices/elf_loader.hpp"
+#include "core/user_error.hpp"
 #include "core/machine.hpp"
 #include "devices/virt.hpp"
 

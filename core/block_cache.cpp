@@ -113,6 +113,12 @@ void BlockCache::invalidate_page(uint64_t ppage) {
   by_page_.erase(it);
 }
 
+void BlockCache::invalidate_all() {
+  for (auto& [key, b] : blocks_) retire(b);
+  blocks_.clear();
+  by_page_.clear();
+}
+
 void BlockCache::collect() {
   for (Block* b : retired_) release(b);
   retired_.clear();

@@ -59,6 +59,10 @@ class BlockCache {
   void invalidate_page(uint64_t ppage);
   // Free blocks invalidated since the last call. Call only when no block is executing.
   void collect();
+  // Drops every block at once (the whole memory was replaced, e.g. by a
+  // snapshot restore); they are freed at the next collect(). Cost: O(blocks).
+  // The caller clears the bus's code-page marks.
+  void invalidate_all();
 
   uint64_t blocks_decoded() const { return decoded_; }
 

@@ -1,7 +1,10 @@
 #include "core/bus.hpp"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -14,7 +17,10 @@ namespace {
 bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) {
   return a < b + blen && b < a + alen;
 }
+std::atomic<uint64_t> next_bus_uid{1};
 }  // namespace
+
+Bus::Bus() : uid_(next_bus_uid++) {}
 
 Bus::~Bus() {
   for (auto& m : memories_) munmap(m->host, m->size);
@@ -39,6 +45,7 @@ Bus::Memory& Bus::add_memory(std::string name, PAddr base, uint64_t size, bool w
   m->host = static_cast<uint8_t*>(p);
   m->writable = writable;
   m->code.assign((size + kPageSize - 1) >> kPageShift, 0);
+  m->dirty.assign(m->code.size(), 0);
   memories_.push_back(std::move(m));
   return *memories_.back();
 }
@@ -67,6 +74,7 @@ const Bus::Mapping* Bus::find_device(PAddr pa, uint64_t len) const {
 
 void Bus::note_write(Memory& m, uint64_t offset, uint64_t len) {
   for (uint64_t page = offset >> kPageShift; page <= (offset + len - 1) >> kPageShift; ++page) {
+    m.dirty[page] = dirty_gen_;
     if (!m.code[page]) continue;
     m.code[page] = 0;
     if (on_code_write) on_code_write(PAddr{m.base.v + (page << kPageShift)});
@@ -111,6 +119,19 @@ bool Bus::read_bytes(PAddr pa, std::span<uint8_t> out) {
   if (!m) return false;
   std::memcpy(out.data(), m->host + (pa.v - m->base.v), out.size());
   return true;
+}
+
+void Bus::zero_pages(Memory& m, uint64_t first, uint64_t count) {
+  if (count == 0) return;
+  uint8_t* p = m.host + (first << kPageShift);
+  const uint64_t len = std::min(count << kPageShift, m.size - (first << kPageShift));
+  // MADV_DONTNEED on a private anonymous mapping makes the range read as
+  // zeros again; it needs host-page alignment, else (or if it fails) memset.
+  const uint64_t host_page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const bool aligned = reinterpret_cast<uintptr_t>(p) % host_page == 0 && len % host_page == 0;
+  if (!aligned || madvise(p, len, MADV_DONTNEED) != 0) std::memset(p, 0, len);
+  std::fill(m.dirty.begin() + static_cast<ptrdiff_t>(first),
+            m.dirty.begin() + static_cast<ptrdiff_t>(first + count), dirty_gen_);
 }
 
 void Bus::mark_code_page(PAddr pa) {

@@ -23,6 +23,9 @@ class Bus {
     uint8_t* host = nullptr;  // size bytes, zero-initialised, owned by the bus
     bool writable = true;     // ROM regions are read/execute only for the guest
     std::vector<uint8_t> code;  // per page: 1 if decoded blocks exist for it
+    // Per page: the dirty generation of the last write that may have changed
+    // it (0 = never written since the region was created). See mark_dirty().
+    std::vector<uint32_t> dirty;
     bool contains(PAddr pa, uint64_t len) const {
       return pa.v >= base.v && len <= size && pa.v - base.v <= size - len;
     }
@@ -33,7 +36,7 @@ class Bus {
     Device* dev = nullptr;
   };
 
-  Bus() = default;
+  Bus();
   Bus(const Bus&) = delete;
   Bus& operator=(const Bus&) = delete;
   ~Bus();
@@ -70,8 +73,34 @@ class Bus {
   bool is_code_page(PAddr pa);
   std::function<void(PAddr page)> on_code_write;
 
+  // ---- dirty-page tracking (snapshots) ----
+  // Every memory write is marked per page with the current dirty generation:
+  // Bus::write/write_bytes mark the pages they touch; the hart's soft TLB
+  // marks a page when it inserts a write entry for it (and AMOs in their
+  // slow path), so stores that hit the TLB cost nothing extra. Hence a page
+  // written after a consumer's checkpoint g has dirty[page] > g, provided
+  // write TLB entries are dropped when g is taken (Machine::dirty_checkpoint).
+  // Several consumers (snapshot stores, checkpoints) may each keep their own
+  // g. Generations start at 1 and never wrap in practice (2^32 checkpoints).
+  uint32_t dirty_generation() const { return dirty_gen_; }
+  // Ends the current generation and returns it. Callers must flush the
+  // hart's write TLB entries at the same time (Machine::dirty_checkpoint).
+  uint32_t advance_dirty_generation() { return dirty_gen_++; }
+  void mark_dirty(Memory& m, uint64_t offset) { m.dirty[offset >> kPageShift] = dirty_gen_; }
+  // Zeroes `count` pages of `m` from page `first` and gives their host memory
+  // back to the OS (they read as zero and cost nothing until written again);
+  // marks them dirty. One madvise per call; no decoded-block invalidation
+  // (callers replacing state use Machine::state_replaced).
+  void zero_pages(Memory& m, uint64_t first, uint64_t count);
+  // Identifies this bus among all buses of the process (dirty generations
+  // are only meaningful for the bus they were taken on).
+  uint64_t uid() const { return uid_; }
+
  private:
   void note_write(Memory& m, uint64_t offset, uint64_t len);
+
+  uint32_t dirty_gen_ = 1;
+  uint64_t uid_;
 
   std::vector<std::unique_ptr<Memory>> memories_;
   std::vector<Mapping> devices_;

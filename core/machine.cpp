@@ -124,5 +124,19 @@ StopReason Machine::run(Position until) {
   }
 }
 
+void Machine::state_replaced() {
+  blocks_.invalidate_all();
+  blocks_.collect();
+  for (auto& m : bus_.memories()) std::fill(m->code.begin(), m->code.end(), 0);
+  hart_.tlb_flush();
+  hart_.cur_idx = 0;
+  hart_.block_exit = false;
+  next_poll_ = 0;
+}
+
+uint32_t Machine::dirty_checkpoint() {
+  hart_.tlb_flush_writes();
+  return bus_.advance_dirty_generation();
+}
 
 }  // namespace hs

@@ -76,6 +76,17 @@ class Machine {
   // Positions skipped while the hart slept in WFI.
   uint64_t idle_positions() const { return idle_positions_; }
 
+  // The hart's state and memory contents were replaced wholesale (snapshot
+  // restore): drops every decoded block and code-page mark, flushes the TLB,
+  // resets the loop's scratch (cur_idx, block_exit) and polls host input at
+  // the start of the next run. Call between runs only. Cost: O(blocks + pages).
+  void state_replaced();
+  // Starts a new dirty-page generation (see Bus::mark_dirty) and returns the
+  // one that ended: pages written from now on have dirty > the returned
+  // value. Drops the hart's write TLB entries so stores re-mark their pages.
+  // Call between runs only. Cost: one write-TLB flush (768 entries).
+  uint32_t dirty_checkpoint();
+
  private:
   Position next_deadline() const;
   void advance_devices();

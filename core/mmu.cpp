@@ -115,6 +115,9 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty) {
   // Writes to code pages must reach Bus::write (block invalidation), and a
   // clean PTE must see its D bit set by the walk on the first write.
   if (t == kWrite && (!m->writable || !dirty || bus_.is_code_page(page))) return;
+  // Stores through this entry bypass the bus, so the page counts as written
+  // from now on (dirty tracking; see Bus::mark_dirty).
+  if (t == kWrite) bus_.mark_dirty(*m, page.v - m->base.v);
   const unsigned mode = static_cast<unsigned>(p);
   TlbEntry& e = tlb_entry(mode, t, va);
   e.tag = va >> kPageShift;
@@ -310,6 +313,9 @@ void* Hart::amo_slow(const DecodedInsn& i, uint64_t va, unsigned size) {
     bus_.read(pa, size, cur);
     bus_.write(pa, size, cur);
   }
+  // The caller writes through the pointer: the page is dirty (the TLB fill
+  // above may have been refused, e.g. for a page PMP splits).
+  bus_.mark_dirty(*m, pa.v - m->base.v);
   return m->host + (pa.v - m->base.v);
 }
 

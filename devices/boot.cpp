@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 #include <libfdt.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <iterator>
 
 #include "devices/elf_loader.hpp"
 #include "core/user_error.hpp"
@@ -57,11 +57,25 @@ uint64_t load_image(Machine& m, Layout& layout, const std::string& what, GuestIm
 }
 
 std::vector<uint8_t> read_file(const std::string& path) {
-  if (access(path.c_str(), R_OK) != 0)
-    throw UserError(fmt::format("{}: {}", path, std::strerror(errno)));
-  std::ifstream in(path, std::ios::binary);
-  std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) throw UserError(fmt::format("{}: read error", path));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw UserError(fmt::format("{}: {}", path, std::strerror(errno)));
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw UserError(fmt::format("{}: not a regular file", path));
+  }
+  std::vector<uint8_t> data(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      throw UserError(fmt::format("{}: read error", path));
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
   return data;
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +30,8 @@ constexpr uint64_t kHdrSize = 0x38;
 constexpr uint64_t kBitmapOffset = 4096;
 
 std::string errno_text() { return std::strerror(errno); }
+
+std::atomic<uint64_t> next_disk_uid{1};
 
 uint64_t round_up(uint64_t v, uint64_t align) { return (v + align - 1) / align * align; }
 
@@ -141,7 +144,8 @@ DriveSpec parse_drive_spec(std::string_view spec) {
   return d;
 }
 
-Disk::Disk(const DriveSpec& spec, uint32_t cluster_size) : readonly_(spec.readonly) {
+Disk::Disk(const DriveSpec& spec, uint32_t cluster_size)
+    : readonly_(spec.readonly), uid_(next_disk_uid++) {
   if (cluster_size != 4096 && cluster_size != 65536)
     throw std::invalid_argument(fmt::format("disk overlay cluster size {} (4096 or 65536)", cluster_size));
   try {
@@ -165,6 +169,9 @@ Disk::Disk(const DriveSpec& spec, uint32_t cluster_size) : readonly_(spec.readon
     } else if (!readonly_) {
       open_temp_overlay(cluster_size);
     }
+    written_.assign(clusters_, 0);
+    for (uint64_t c = 0; c < clusters_; ++c)
+      if (allocated(c)) written_[c] = 1;
   } catch (...) {
     if (base_fd_ >= 0) ::close(base_fd_);
     if (overlay_fd_ >= 0) ::close(overlay_fd_);
@@ -319,7 +326,10 @@ bool Disk::read(uint64_t offset, std::span<uint8_t> out) {
 
 bool Disk::write_piece(uint64_t offset, const uint8_t* data, uint64_t len) {
   const uint64_t c = offset / cluster_size_;
-  if (allocated(c)) return pwrite_full(overlay_fd_, data, len, data_offset_ + offset);
+  if (allocated(c)) {
+    mark_written(c);
+    return pwrite_full(overlay_fd_, data, len, data_offset_ + offset);
+  }
   const uint64_t start = c * cluster_size_;
   const uint64_t clen = std::min<uint64_t>(cluster_size_, capacity_ - start);
   const uint8_t* src = data;
@@ -333,6 +343,7 @@ bool Disk::write_piece(uint64_t offset, const uint8_t* data, uint64_t len) {
   }
   if (!pwrite_full(overlay_fd_, src, clen, data_offset_ + start)) return false;
   bitmap_[c / 8] |= static_cast<uint8_t>(1u << (c % 8));
+  mark_written(c);
   return true;
 }
 
@@ -361,6 +372,52 @@ bool Disk::write(uint64_t offset, std::span<const uint8_t> data) {
   // Data first, then the bits that make it visible (see disk.hpp).
   if (first_dirty != UINT64_MAX) ok = persist_bitmap(first_dirty, last_dirty) && ok;
   return ok;
+}
+
+std::vector<uint64_t> Disk::clusters_changed_since(uint32_t g) const {
+  std::vector<uint64_t> out;
+  for (uint64_t c = 0; c < written_.size(); ++c)
+    if (written_[c] > g) out.push_back(c);
+  return out;
+}
+
+std::vector<uint64_t> Disk::overlay_clusters() const {
+  std::vector<uint64_t> out;
+  if (overlay_fd_ < 0) return out;
+  for (uint64_t byte = 0; byte < bitmap_.size(); ++byte)
+    for (unsigned b = 0; bitmap_[byte] >> b; ++b)
+      if (bitmap_[byte] >> b & 1) out.push_back(byte * 8 + b);
+  return out;
+}
+
+uint64_t Disk::cluster_length(uint64_t cluster) const {
+  const uint64_t start = cluster * cluster_size_;
+  return start < capacity_ ? std::min<uint64_t>(cluster_size_, capacity_ - start) : 0;
+}
+
+bool Disk::read_cluster(uint64_t cluster, std::span<uint8_t> out) {
+  if (cluster >= clusters_ || out.size() != cluster_length(cluster)) return false;
+  return read(cluster * cluster_size_, out);
+}
+
+bool Disk::load_cluster(uint64_t cluster, std::span<const uint8_t> data) {
+  if (readonly_ || overlay_fd_ < 0 || cluster >= clusters_) return false;
+  if (data.size() != cluster_length(cluster)) return false;
+  // Data first, then the bitmap bit that makes it visible (see the header).
+  if (!pwrite_full(overlay_fd_, data.data(), data.size(), data_offset_ + cluster * cluster_size_))
+    return false;
+  mark_written(cluster);
+  if (allocated(cluster)) return true;
+  bitmap_[cluster / 8] |= static_cast<uint8_t>(1u << (cluster % 8));
+  return persist_bitmap(cluster / 8, cluster / 8);
+}
+
+bool Disk::drop_cluster(uint64_t cluster) {
+  if (readonly_ || overlay_fd_ < 0 || cluster >= clusters_) return false;
+  if (!allocated(cluster)) return true;
+  bitmap_[cluster / 8] &= static_cast<uint8_t>(~(1u << (cluster % 8)));
+  mark_written(cluster);
+  return persist_bitmap(cluster / 8, cluster / 8);
 }
 
 bool Disk::flush() {

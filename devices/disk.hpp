@@ -102,6 +102,39 @@ class Disk {
   // a no-op otherwise. False on a host failure.
   bool flush();
 
+  // ---- snapshot support (whole clusters, host side) ----
+  // Change tracking works like the bus's dirty pages: every cluster whose
+  // overlay state changes (guest write, load_cluster, drop_cluster) is marked
+  // with the current write generation; clusters already in an overlay file
+  // when it is opened count as written in generation 1. A consumer that took
+  // checkpoint g finds what changed since with clusters_changed_since(g);
+  // g = 0 means "since the overlay was empty". uid() names this disk among
+  // all disks of the process (generations only mean something for it).
+  uint64_t uid() const { return uid_; }
+  uint32_t write_generation() const { return write_gen_; }
+  // Ends the current generation and returns it.
+  uint32_t write_checkpoint() { return write_gen_++; }
+  // Clusters marked after generation g, ascending. Cost: O(clusters).
+  std::vector<uint64_t> clusters_changed_since(uint32_t g) const;
+  // Clusters the overlay holds, ascending. Cost: O(clusters / 8).
+  std::vector<uint64_t> overlay_clusters() const;
+  uint64_t clusters() const { return clusters_; }
+  bool in_overlay(uint64_t cluster) const { return overlay_fd_ >= 0 && allocated(cluster); }
+  // Bytes of cluster `cluster` inside the disk: cluster_size(), less for a
+  // last cluster that the capacity cuts short.
+  uint64_t cluster_length(uint64_t cluster) const;
+  // Guest-visible bytes of a cluster; out.size() must be cluster_length().
+  // False on a bad cluster/size or a host read failure.
+  bool read_cluster(uint64_t cluster, std::span<uint8_t> out);
+  // Makes the overlay hold `data` (cluster_length() bytes) for the cluster,
+  // as if the guest had written all of it. False on a readonly disk, a bad
+  // cluster/size or a host write failure. Cost: one pwrite of the cluster
+  // plus one bitmap byte.
+  bool load_cluster(uint64_t cluster, std::span<const uint8_t> data);
+  // Removes a cluster from the overlay: the guest sees the base image there
+  // again. False on a readonly disk or a host write failure.
+  bool drop_cluster(uint64_t cluster);
+
  private:
   void open_base(const DriveSpec& spec);
   void create_overlay(int fd, const std::string& name, uint32_t cluster_size);
@@ -128,6 +161,11 @@ class Disk {
   uint64_t data_offset_ = 0;
   std::vector<uint8_t> bitmap_;
   std::vector<uint8_t> cluster_buf_;  // scratch for copy-on-write
+  // Snapshot change tracking (see write_generation()).
+  void mark_written(uint64_t cluster) { written_[cluster] = write_gen_; }
+  uint64_t uid_;
+  uint32_t write_gen_ = 2;  // 1 = clusters found in an opened overlay
+  std::vector<uint32_t> written_;  // per cluster: generation of the last change
 };
 
 }  // namespace hs

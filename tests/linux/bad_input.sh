@@ -22,6 +22,8 @@ case $case_ in
     re='no-such-initrd\.gz' args=(--initrd "$work/no-such-initrd.gz") ;;
   initrd_is_dir)
     re='initrd-dir' args=(--initrd "$work/initrd-dir"); mkdir "$work/initrd-dir" ;;
+  dtb_is_dir)
+    re='dtb-dir' args=(--initrd "$initrd" --dtb "$work/dtb-dir"); mkdir "$work/dtb-dir" ;;
   missing_drive)
     re='no-such-disk\.img' args=(--initrd "$initrd" --drive "file=$work/no-such-disk.img") ;;
   drive_is_dir)

@@ -14,7 +14,9 @@ workdir boot_checks
 isa=$(dtb_prop /cpus/cpu@0 riscv,isa) || { fail "cannot read riscv,isa from the device tree"; finish; }
 mmu=$(dtb_prop /cpus/cpu@0 mmu-type) || { fail "cannot read mmu-type from the device tree"; finish; }
 mmu=${mmu#riscv,}
-note "device tree: riscv,isa=$isa mmu-type=riscv,$mmu"
+ncpu=$(dtb_cpus) || { fail "cannot count the CPUs in the device tree"; finish; }
+note "device tree: riscv,isa=$isa mmu-type=riscv,$mmu, $ncpu cpu node(s)"
+[[ $ncpu -ge 1 ]] || fail "no cpu@N node in the device tree's /cpus"
 [[ $isa == rv64imafdc* ]] || fail "the device tree's riscv,isa '$isa' does not start with rv64imafdc"
 [[ $mmu =~ ^sv(39|48|57)$ ]] || fail "the device tree's mmu-type 'riscv,$mmu' is not sv39/48/57"
 
@@ -27,7 +29,7 @@ note "disk.img sha256 $sha (after the guest's write: $sha_after); ro.img sha256 
 
 host_t0=$(date +%s)
 boot "$work/boot.log" --initrd "$HS_TEST_INITRD" \
-  --append "console=ttyS0 hs.mode=checks hs.sha=$sha hs.sha_after=$sha_after hs.ro_sha=$ro_sha hs.isa=$isa hs.mmu=$mmu hs.krel=$(kernel_release)" \
+  --append "console=ttyS0 hs.mode=checks hs.sha=$sha hs.sha_after=$sha_after hs.ro_sha=$ro_sha hs.isa=$isa hs.mmu=$mmu hs.ncpu=$ncpu hs.krel=$(kernel_release)" \
   --drive "file=$disk" --drive "file=$ro,readonly=on"
 host_t1=$(date +%s)
 log=$work/boot.log

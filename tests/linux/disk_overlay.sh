@@ -22,7 +22,7 @@ boot "$work/write.log" --initrd "$HS_TEST_INITRD" \
 expect_exit 0
 expect_clean_kernel "$work/write.log"
 expect_line "$work/write.log" '^HS-INFO mode write$' "boot 1 did not run hs.mode=write"
-expect_checks "$work/write.log" disk_found disk_size disk_header disk_sector_1500 disk_sha \
+expect_checks "$work/write.log" disk_found disk_size disk_ro_flag disk_header disk_sector_1500 disk_sha \
   disk_write disk_readback disk_sha_after
 [[ $(sha256 "$disk") == "$sha" ]] || fail "disk.img changed on the host after boot 1"
 if [[ ! -s $ovl ]]; then

@@ -47,10 +47,10 @@ workdir() {
   mkdir -p "$work"
 }
 
-# boot LOG ARGS...: runs `hindsight run -m 512M --kernel $boot_kernel ARGS...` with
-# stdin from /dev/null and a wall-clock limit (boot_kernel: the guest's Image
-# unless set); LOG gets the output (stdout and
-# stderr) without CRs, and the ctest log a copy. Sets $rc and $secs.
+# boot LOG ARGS...: runs `hindsight run -m 512M --kernel $boot_kernel ARGS...`
+# ($boot_kernel: the guest's Image unless set) with stdin from /dev/null and
+# a wall-clock limit of $HS_BOOT_TIMEOUT s. LOG gets the output (stdout and
+# stderr) without CRs, the ctest log a copy. Sets $rc and $secs.
 boot() {
   local log=$1; shift
   local t0 t1
@@ -157,6 +157,17 @@ dtb_prop() {
   else
     echo "$test_name: neither fdtget nor dtc (device-tree-compiler) is installed" >&2
     return 1
+  fi
+}
+
+# dtb_cpus: the number of /cpus/cpu@N nodes in that device tree.
+dtb_cpus() {
+  local dtb=$work/virt.dtb
+  [[ -s $dtb ]] || "$HS_HINDSIGHT" run -m 512M --dump-dtb "$dtb" || return 1
+  if command -v fdtget >/dev/null; then
+    fdtget -l "$dtb" /cpus | grep -c '^cpu@'
+  else
+    dtc -I dtb -O dts "$dtb" 2>/dev/null | grep -c -E '^[[:space:]]*cpu@[0-9a-f]+ \{'
   fi
 }
 

@@ -1,3 +1,4 @@
+#!/bin/sh
 # /test.sh of the Linux end-to-end tests (tests/linux). /init runs it with
 # busybox sh instead of the interactive shell and powers off afterwards.
 #
@@ -10,6 +11,7 @@
 #   hs.ro_sha=HEX     sha256 of the readonly=on disk ("HS-DISK-RO"), if any
 #   hs.isa=STR        the device tree's riscv,isa (rv64imafdc_zicntr_...)
 #   hs.mmu=svNN       the device tree's mmu-type without "riscv,"
+#   hs.ncpu=N         the number of cpu@N nodes in the device tree
 #   hs.krel=STR       the kernel release (uname -r)
 #
 # Output: one "HS-CHECK ok NAME" or "HS-CHECK FAIL NAME: why" line per check,
@@ -101,7 +103,7 @@ if [ "$mode" = checks ]; then
   done
   if [ -z "$missing" ]; then ok cpu_isa_ext; else bad cpu_isa_ext "missing in /proc/cpuinfo:$missing"; fi
   check cpu_mmu "/proc/cpuinfo mmu" "$(grep -m 1 '^mmu' /proc/cpuinfo | sed 's/.*: *//')" "$(param mmu)"
-  check cpu_count "processors in /proc/cpuinfo" "$(grep -c '^processor' /proc/cpuinfo)" 1
+  check cpu_count "processors in /proc/cpuinfo" "$(grep -c '^processor' /proc/cpuinfo)" "$(param ncpu)"
 
   # ---- busybox basics ----
   check uname_m "uname -m" "$(uname -m)" riscv64

@@ -1,0 +1,170 @@
+// Content-addressed page storage for snapshots: 4 KiB pages keyed by the
+// XXH3-128 of their contents, each stored once, zstd-compressed one by one.
+//
+// Two stores share one record format (an HSPG record of schemas/framing.hpp
+// holding a snapshot.capnp PageRecord) and one code path:
+//   PackFile     REC/pages.pack, append-only. Opening walks the records and
+//                rebuilds the hash -> offset index; it stops at the first
+//                truncated or corrupt record (a kill mid-append loses only
+//                the pages after it; snapshots that need them are reported
+//                unusable by the snapshot store). The first append after such
+//                a tail cuts it off.
+//   MemoryPages  the same records kept in memory (debugger checkpoints).
+//
+// The all-zero page is never stored: put() returns the zero PageRef for it
+// (hash 0/0, a value XXH3-128 of a real page is assumed never to take), and
+// get() of the zero ref fills zeros.
+//
+// Not thread-safe. Costs: put of a new page = one zstd compression (level
+// kZstdLevel) + a copy into the append buffer; get = one checksum + one
+// decompression + one XXH3-128 check (figures in snapshot/snapshot.hpp).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/types.hpp"
+
+namespace hs {
+
+// A 128-bit XXH3 hash, as the two halves of XXH128_hash_t.
+struct Hash128 {
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+  constexpr bool operator==(const Hash128&) const = default;
+  // 32 lowercase hex digits, canonical (big-endian: hi first), as
+  // XXH128_canonicalFromHash writes it.
+  std::string to_string() const;
+};
+
+struct Hash128Hasher {
+  size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo ^ (h.hi * 0x9e3779b97f4a7c15ull)); }
+};
+
+// XXH3-128 (seed 0) of `data`.
+Hash128 xxh3_128(std::span<const uint8_t> data);
+
+// A stored page: its content hash; the zero page has hash 0/0.
+struct PageRef {
+  Hash128 hash;
+  constexpr bool is_zero() const { return hash == Hash128{}; }
+  constexpr bool operator==(const PageRef&) const = default;
+};
+
+// The PageRef of the kPageSize bytes at `page`: their XXH3-128, or the zero
+// ref when they are all zero. Cost: one XXH3-128 of 4 KiB (~0.2 us).
+PageRef page_ref_of(const uint8_t* page);
+
+class PageStore {
+ public:
+  // zstd level for pages: a fast negative level (measurements in
+  // page_store.cpp).
+  static constexpr int kZstdLevel = -1;
+
+  virtual ~PageStore();
+
+  // True if `ref` can be read back (always for the zero ref).
+  bool contains(const PageRef& ref) const { return ref.is_zero() || index_.count(ref.hash) != 0; }
+  // Stores the kPageSize bytes at `page`, whose ref is `ref` (= page_ref_of),
+  // unless already stored. True if it was new. Buffered until flush().
+  bool put(const PageRef& ref, const uint8_t* page);
+  // page_ref_of + put.
+  PageRef put(const uint8_t* page);
+  // Reads a page into `out` (kPageSize bytes). Throws FormatError naming the
+  // store's file and the record offset if the page is missing or its record
+  // is corrupt (bad checksum, undecodable, content not matching its hash).
+  void get(const PageRef& ref, uint8_t* out);
+  // Makes every put() durable (file: one write + fdatasync). Returns the
+  // bytes added since the last flush. Throws FormatError on a host failure,
+  // after forgetting the unflushed pages (they can be put again).
+  uint64_t flush();
+
+  size_t pages() const { return index_.size(); }
+  // Name used in errors: the pack file's path, or "(memory)".
+  const std::string& name() const { return name_; }
+
+ protected:
+  struct Location {
+    uint64_t offset;  // of the record
+    uint64_t length;  // header + payload
+  };
+  explicit PageStore(std::string name);
+
+  // The bytes of the record at `loc` (flushed records only).
+  virtual std::span<const uint8_t> stored_record(const Location& loc) = 0;
+  // Appends `records` (whole records) at offset `end`; throws FormatError.
+  virtual void append(uint64_t end, std::span<const uint8_t> records) = 0;
+
+  // Decodes the PageRecord at `offset` of `data`: sets its hash and the
+  // record's end and returns "", or returns why it is truncated/corrupt.
+  // Throws FormatError for a record of another format version.
+  std::string parse_record(std::span<const uint8_t> data, uint64_t offset, Hash128& hash,
+                           uint64_t& next) const;
+
+  std::unordered_map<Hash128, Location, Hash128Hasher> index_;
+  uint64_t end_ = 0;  // offset after the last flushed record
+
+ private:
+  struct Codec;
+  void decode_page(std::span<const uint8_t> record, uint64_t offset, const PageRef& ref, uint8_t* out);
+
+  std::string name_;
+  std::unique_ptr<Codec> codec_;
+  std::vector<uint8_t> pending_;          // records put since the last flush
+  std::vector<Hash128> pending_hashes_;   // their hashes (to undo a failed flush)
+};
+
+// REC/pages.pack.
+class PackFile : public PageStore {
+ public:
+  // Opens (creating it if missing when `create`) and indexes the pack; an
+  // existing pack that cannot be opened for writing is opened read-only
+  // (then flush() of new pages throws). Throws FormatError naming the file
+  // if it cannot be opened or read, or holds a record of another version.
+  PackFile(const std::string& path, bool create);
+  ~PackFile() override;
+
+  // Why the walk stopped before the end of the file ("" if it did not), and
+  // where: bytes from there on are ignored and cut off by the next flush.
+  const std::string& tail_problem() const { return tail_problem_; }
+  uint64_t valid_end() const { return end_; }
+
+ protected:
+  std::span<const uint8_t> stored_record(const Location& loc) override;
+  void append(uint64_t end, std::span<const uint8_t> records) override;
+
+ private:
+  void map(uint64_t length);
+  void walk();
+
+  std::string path_;
+  int fd_ = -1;
+  bool writable_ = true;
+  uint64_t file_size_ = 0;  // as found by open (tail included)
+  const uint8_t* map_ = nullptr;
+  uint64_t mapped_ = 0;
+  std::string tail_problem_;
+};
+
+// Pages kept in memory, in the same record format.
+class MemoryPages : public PageStore {
+ public:
+  MemoryPages() : PageStore("(memory)") {}
+  // Bytes held (compressed records).
+  uint64_t bytes() const { return end_; }
+
+ protected:
+  std::span<const uint8_t> stored_record(const Location& loc) override;
+  void append(uint64_t end, std::span<const uint8_t> records) override;
+
+ private:
+  // One block per flush, keyed by its start offset (no reallocation copies).
+  std::map<uint64_t, std::vector<uint8_t>> blocks_;
+};
+
+}  // namespace hs

@@ -549,10 +549,11 @@ SnapshotInfo SnapshotStore::capture(Machine& m, VirtBoard& board, uint64_t journ
   return info;
 }
 
+static double T() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 uint64_t SnapshotStore::restore(const SnapshotInfo& info, Machine& m, VirtBoard& board) {
-  Impl& s = *impl_;
+  Impl& s = *impl_; double t0 = T();
   const std::vector<uint8_t> bytes = s.load_record(info);
-  ParsedSnapshot p = parse_snapshot(bytes, info.file);
+  ParsedSnapshot p = parse_snapshot(bytes, info.file); fprintf(stderr, "parse %.1f\n", T()-t0);
   try {
     check_fits(p, m, board);
   } catch (const std::runtime_error& e) {
@@ -561,26 +562,26 @@ uint64_t SnapshotStore::restore(const SnapshotInfo& info, Machine& m, VirtBoard&
   if (const PageRef* lost = missing_page(p.tables, *s.pages))
     throw FormatError(info.file, 0, fmt::format("needs page {}, which {} does not hold", lost->hash.to_string(),
                                                 s.pages->name()));
-  s.sync_baseline(m, board);
+  fprintf(stderr, "checks %.1f\n", T()-t0); s.sync_baseline(m, board);
   // Until the restore completes, the baseline describes nothing: a failure
   // halfway leaves the next capture or restore starting from scratch.
   const std::vector<uint64_t> disk_uids = s.base.disk_uids;
   s.base.bus_uid = 0;
   std::fill(s.base.disk_uids.begin(), s.base.disk_uids.end(), 0);
   s.restore_memory(m, p.tables);
-  s.restore_drives(board, p.tables);
+  fprintf(stderr, "mem %.1f\n", T()-t0); s.restore_drives(board, p.tables);
   snapshot_detail::load_machine_state(p.root.getMachine(), m, board);
   m.state_replaced();
   s.base.tables = std::move(p.tables);
   s.base.bus_uid = m.bus().uid();
   s.base.disk_uids = disk_uids;
-  s.take_checkpoints(m, board);
+  s.take_checkpoints(m, board);fprintf(stderr, "state %.1f\n", T()-t0);
   const Hash128 recorded{p.root.getStateHashLo(), p.root.getStateHashHi()};
   if (const Hash128 h = state_hash(m, board, s.base.tables); h != recorded)
     throw FormatError(info.file, 0,
                       fmt::format("restored state hash {} differs from the recorded {}", h.to_string(),
                                   recorded.to_string()));
-  return p.root.getJournalCursor();
+  fprintf(stderr, "hash %.1f\n", T()-t0); return p.root.getJournalCursor();
 }
 
 }  // namespace hs

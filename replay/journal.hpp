@@ -193,7 +193,7 @@ struct RecordingEnd {
   Position position;  // final position (= the journal's end_position())
   EndReason reason = EndReason::kGuestExit;
   int32_t exit_code = 0;      // the guest's, for kGuestExit
-  Hash128 state_hash;         // machine state at `position`, from the caller
+  Digest128 state_hash;       // machine state at `position`, from the caller
   uint64_t instructions = 0;  // instret at `position`
   uint64_t idle_positions = 0;
   uint64_t events = 0, frames = 0, journal_bytes = 0;  // journal totals

@@ -59,7 +59,7 @@ void write_all(int fd, const uint8_t* p, size_t n, const std::string& file, uint
 
 // Reads `path` to its end in kChunk pieces, hashing each and, if out_fd >= 0,
 // writing it there. Returns the hash; sets `size`.
-Hash128 stream_file(const std::string& path, int out_fd, const std::string& out_path,
+Digest128 stream_file(const std::string& path, int out_fd, const std::string& out_path,
                     uint64_t& size) {
   Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.fd < 0) throw_errno(path, 0);
@@ -76,7 +76,7 @@ Hash128 stream_file(const std::string& path, int out_fd, const std::string& out_
     if (out_fd >= 0) write_all(out_fd, buf.data(), static_cast<size_t>(n), out_path, size);
     size += static_cast<uint64_t>(n);
   }
-  Hash128 h;
+  Digest128 h;
   XXH128_canonical_t c;
   XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st.get()));
   std::memcpy(h.bytes.data(), c.digest, h.bytes.size());
@@ -140,7 +140,7 @@ std::string check_image(const std::string& dir, const ImageRef& ref, bool hash_c
                       fmt::format("size {} bytes, the manifest records {}{}", size, ref.size,
                                   copied ? "" : ": the file changed since it was recorded"));
   if (copied && !hash_copies) return file;
-  const Hash128 got = hash_file(file);
+  const Digest128 got = hash_file(file);
   if (got != ref.hash)
     throw FormatError(file, 0,
                       fmt::format("content hash mismatch (expected {}, got {}){}", ref.hash.hex(),
@@ -286,15 +286,15 @@ void verify_images(const std::string& dir, const RecordingManifest& m) {
   for (const DriveRef& d : m.drives) check_image(dir, d.image, true);
 }
 
-Hash128 hash_bytes(std::span<const uint8_t> data) {
+Digest128 hash_bytes(std::span<const uint8_t> data) {
   XXH128_canonical_t c;
   XXH128_canonicalFromHash(&c, XXH3_128bits(data.data(), data.size()));
-  Hash128 h;
+  Digest128 h;
   std::memcpy(h.bytes.data(), c.digest, h.bytes.size());
   return h;
 }
 
-Hash128 hash_file(const std::string& path) {
+Digest128 hash_file(const std::string& path) {
   uint64_t size = 0;
   return stream_file(path, -1, {}, size);
 }

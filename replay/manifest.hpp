@@ -21,7 +21,7 @@ namespace hs {
 struct ImageRef {
   std::string path;    // absolute path when recorded
   uint64_t size = 0;   // bytes
-  Hash128 hash;        // XXH3-128 of the content
+  Digest128 hash;      // XXH3-128 of the content
   std::string stored;  // file name under images/, or empty: not copied, replay reads `path`
   bool operator==(const ImageRef&) const = default;
 };
@@ -84,8 +84,8 @@ std::string resolve_image(const std::string& dir, const ImageRef& ref);
 void verify_images(const std::string& dir, const RecordingManifest& m);
 
 // XXH3-128 of a buffer or of a whole file (streamed; FormatError if unreadable).
-Hash128 hash_bytes(std::span<const uint8_t> data);
-Hash128 hash_file(const std::string& path);
+Digest128 hash_bytes(std::span<const uint8_t> data);
+Digest128 hash_file(const std::string& path);
 
 // argv[0..argc) joined by single spaces.
 std::string join_command_line(int argc, const char* const* argv);

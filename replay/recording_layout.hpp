@@ -37,12 +37,26 @@ constexpr const char* kJournal = "journal";
 constexpr const char* kEnd = "end";
 }  // namespace rec_file
 
-// An XXH3-128 hash in its canonical form: 16 bytes, big-endian, which is
-// also how xxh128sum prints it and how images/ names files.
-struct Hash128 {
+// A 128-bit hash (XXH3-128 for image contents; the caller's state hash in
+// the end record) in canonical form: 16 bytes, big-endian, which is also how
+// xxh128sum prints it and how images/ names files. (snapshot/page_store.hpp
+// has Hash128 as XXH128_hash_t's {lo, hi}; from_halves() converts.)
+struct Digest128 {
   std::array<uint8_t, 16> bytes{};
 
-  bool operator==(const Hash128&) const = default;
+  bool operator==(const Digest128&) const = default;
+
+  // From XXH128_hash_t's halves: canonical order is `hi` first.
+  static Digest128 from_halves(uint64_t hi, uint64_t lo) {
+    Digest128 d;
+    for (size_t i = 0; i < 8; ++i) {
+      d.bytes[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+      d.bytes[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+    }
+    return d;
+  }
+  uint64_t hi() const { return half(0); }
+  uint64_t lo() const { return half(8); }
 
   // 32 lowercase hex digits.
   std::string hex() const {
@@ -56,9 +70,9 @@ struct Hash128 {
   }
 
   // Parses 32 hex digits (either case); nullopt for anything else.
-  static std::optional<Hash128> from_hex(std::string_view s) {
+  static std::optional<Digest128> from_hex(std::string_view s) {
     if (s.size() != 32) return std::nullopt;
-    Hash128 h;
+    Digest128 h;
     for (size_t i = 0; i < 32; ++i) {
       const int d = digit(s[i]);
       if (d < 0) return std::nullopt;
@@ -68,6 +82,11 @@ struct Hash128 {
   }
 
  private:
+  uint64_t half(size_t at) const {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; ++i) v = v << 8 | bytes[at + i];
+    return v;
+  }
   static int digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;

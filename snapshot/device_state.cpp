@@ -1,8 +1,8 @@
 #include "snapshot/device_state.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "core/machine.hpp"
 #include "devices/virt.hpp"
@@ -81,7 +81,8 @@ void save_hart(const HartState& h, sn::Hart::Builder b) {
 }
 
 Priv to_priv(uint8_t v, const char* what) {
-  if (v != 0 && v != 1 && v != 3) throw StateMismatch(fmt::format("{} {} is not a privilege level", what, v));
+  if (v != 0 && v != 1 && v != 3)
+    throw StateMismatch(fmt::format("{} {} is not a privilege level", what, v));
   return static_cast<Priv>(v);
 }
 
@@ -169,7 +170,8 @@ void save_plic(const Plic::State& s, sn::Plic::Builder b) {
   put_list(b.initClaimed(Plic::kWords), s.claimed);
   auto enable = b.initEnable(Plic::kNumContexts * Plic::kWords);
   for (unsigned ctx = 0; ctx < Plic::kNumContexts; ++ctx)
-    for (unsigned w = 0; w < Plic::kWords; ++w) enable.set(ctx * Plic::kWords + w, s.enable[ctx][w]);
+    for (unsigned w = 0; w < Plic::kWords; ++w)
+      enable.set(ctx * Plic::kWords + w, s.enable[ctx][w]);
   put_list(b.initThreshold(Plic::kNumContexts), s.threshold);
   put_list(b.initOutput(Plic::kNumContexts), s.output);
 }
@@ -218,8 +220,8 @@ void save_uart(const Uart16550::State& s, sn::Uart::Builder b) {
 
 void check_uart(sn::Uart::Reader r) {
   if (r.getRx().size() != Uart16550::kFifoSize)
-    throw StateMismatch(fmt::format("uart.rx has {} bytes, expected {}", r.getRx().size(),
-                                    Uart16550::kFifoSize));
+    throw StateMismatch(
+        fmt::format("uart.rx has {} bytes, expected {}", r.getRx().size(), Uart16550::kFifoSize));
   if (r.getRxHead() >= Uart16550::kFifoSize || r.getRxCount() > Uart16550::kFifoSize)
     throw StateMismatch("uart receive ring head/count out of range");
 }
@@ -271,7 +273,9 @@ GoldfishRtc::State load_rtc(sn::Rtc::Reader r) {
 
 // ---- virtio-mmio transports ----
 
-uint32_t device_id(const VirtioMmio& t) { return t.device() ? t.device()->device_id() : virtio::kIdNone; }
+uint32_t device_id(const VirtioMmio& t) {
+  return t.device() ? t.device()->device_id() : virtio::kIdNone;
+}
 
 void save_virtio(const VirtioMmio& t, sn::VirtioTransport::Builder b) {
   const VirtioMmio::State& s = t.state();
@@ -298,8 +302,8 @@ void save_virtio(const VirtioMmio& t, sn::VirtioTransport::Builder b) {
 
 void check_virtio(sn::VirtioTransport::Reader r, const VirtioMmio& t, unsigned slot) {
   if (r.getDeviceId() != device_id(t))
-    throw StateMismatch(fmt::format("virtio slot {} held device ID {}, this board has {} there", slot,
-                                    r.getDeviceId(), device_id(t)));
+    throw StateMismatch(fmt::format("virtio slot {} held device ID {}, this board has {} there",
+                                    slot, r.getDeviceId(), device_id(t)));
   check_length(r.getQueues(), VirtioMmio::kMaxQueues, "virtio queues");
 }
 
@@ -329,7 +333,8 @@ void save_machine_state(Machine& m, VirtBoard& board, sn::MachineState::Builder 
   save_uart(board.uart().state(), out.initUart());
   save_rtc(board.rtc().state(), out.initRtc());
   auto virtio = out.initVirtio(VirtBoard::kVirtioSlots);
-  for (unsigned slot = 0; slot < VirtBoard::kVirtioSlots; ++slot) save_virtio(board.virtio(slot), virtio[slot]);
+  for (unsigned slot = 0; slot < VirtBoard::kVirtioSlots; ++slot)
+    save_virtio(board.virtio(slot), virtio[slot]);
 }
 
 void check_machine_state(sn::MachineState::Reader in, VirtBoard& board) {
@@ -352,7 +357,8 @@ void load_machine_state(sn::MachineState::Reader in, Machine& m, VirtBoard& boar
 }
 
 Disk& drive(VirtBoard& board, size_t i) {
-  auto* blk = dynamic_cast<VirtioBlk*>(board.virtio(VirtBoard::virtio_slot(static_cast<unsigned>(i))).device());
+  auto* blk = dynamic_cast<VirtioBlk*>(
+      board.virtio(VirtBoard::virtio_slot(static_cast<unsigned>(i))).device());
   if (!blk) throw std::logic_error(fmt::format("virtio device {} is not a drive", i));
   return blk->disk();
 }

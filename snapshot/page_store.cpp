@@ -3,16 +3,18 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
+#include <exception>
+#include <thread>
 
 #include "schemas/framing.hpp"
 #include "schemas/snapshot.capnp.h"
@@ -47,6 +49,36 @@ int pwrite_all(int fd, const uint8_t* p, uint64_t len, uint64_t off) {
     done += static_cast<uint64_t>(n);
   }
   return 0;
+}
+
+// Worker threads for batches: all host cores up to 8, but at least
+// kMinPagesPerWorker pages each (a thread costs tens of microseconds).
+constexpr size_t kMinPagesPerWorker = 128;
+constexpr unsigned kMaxWorkers = 8;
+
+unsigned worker_count(size_t items) {
+  const unsigned hw = std::clamp(std::thread::hardware_concurrency(), 1u, kMaxWorkers);
+  return static_cast<unsigned>(std::clamp<size_t>(items / kMinPagesPerWorker, 1, hw));
+}
+
+// Runs f(worker, begin, end) on `workers` contiguous slices of [0, n),
+// slice 0 on the calling thread; rethrows the first exception.
+template <typename F>
+void parallel_for(size_t n, unsigned workers, F&& f) {
+  std::vector<std::exception_ptr> errors(workers);
+  auto run = [&](unsigned w) {
+    try {
+      f(w, n * w / workers, n * (w + 1) / workers);
+    } catch (...) {
+      errors[w] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned w = 1; w < workers; ++w) threads.emplace_back(run, w);
+  run(0);
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 Hash128 zero_page_hash() {
@@ -97,9 +129,14 @@ struct PageStore::Codec {
   }
 };
 
-PageStore::PageStore(std::string name) : name_(std::move(name)), codec_(std::make_unique<Codec>()) {}
+PageStore::PageStore(std::string name) : name_(std::move(name)) {}
 
 PageStore::~PageStore() = default;
+
+PageStore::Codec& PageStore::codec(unsigned worker) {
+  while (codecs_.size() <= worker) codecs_.push_back(std::make_unique<Codec>());
+  return *codecs_[worker];
+}
 
 std::string PageStore::parse_record(std::span<const uint8_t> data, uint64_t offset, Hash128& hash,
                                     uint64_t& next) const {
@@ -123,20 +160,77 @@ std::string PageStore::parse_record(std::span<const uint8_t> data, uint64_t offs
 
 bool PageStore::put(const PageRef& ref, const uint8_t* page) {
   if (contains(ref)) return false;
-  const std::vector<uint8_t> rec = codec_->encode(ref.hash, page);
-  index_.emplace(ref.hash, Location{end_ + pending_.size(), rec.size()});
-  pending_.insert(pending_.end(), rec.begin(), rec.end());
-  pending_hashes_.push_back(ref.hash);
+  index_.emplace(ref.hash, Location{kStaged, staged_hashes_.size()});
+  staged_.insert(staged_.end(), page, page + kPageSize);
+  staged_hashes_.push_back(ref.hash);
+  if (staged_hashes_.size() >= kStagedPages) append_staged();
   return true;
 }
 
 PageRef PageStore::put(const uint8_t* page) {
   const PageRef ref = page_ref_of(page);
-  put(ref, page);
+  if (!ref.is_zero()) put(ref, page);
   return ref;
 }
 
+void PageStore::append_staged() {
+  const size_t n = staged_hashes_.size();
+  if (n == 0) return;
+  std::vector<std::vector<uint8_t>> records(n);
+  const unsigned workers = worker_count(n);
+  for (unsigned w = 0; w < workers; ++w) codec(w);  // created before the threads start
+  parallel_for(n, workers, [&](unsigned w, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i)
+      records[i] = codecs_[w]->encode(staged_hashes_[i], &staged_[i * kPageSize]);
+  });
+  // Concatenated in put() order, so the pack's bytes do not depend on the
+  // number of threads.
+  std::vector<uint8_t> batch;
+  std::vector<Location> where(n);
+  for (size_t i = 0; i < n; ++i) {
+    where[i] = Location{end_ + batch.size(), records[i].size()};
+    batch.insert(batch.end(), records[i].begin(), records[i].end());
+  }
+  try {
+    append(end_, batch);
+  } catch (...) {
+    for (const Hash128& h : staged_hashes_) index_.erase(h);
+    staged_.clear();
+    staged_hashes_.clear();
+    throw;
+  }
+  for (size_t i = 0; i < n; ++i) index_[staged_hashes_[i]] = where[i];
+  end_ += batch.size();
+  unsynced_bytes_ += batch.size();
+  staged_.clear();
+  staged_hashes_.clear();
+}
+
+uint64_t PageStore::flush() {
+  append_staged();
+  if (unsynced_bytes_ == 0) return 0;
+  sync();
+  const uint64_t n = unsynced_bytes_;
+  unsynced_bytes_ = 0;
+  return n;
+}
+
 void PageStore::get(const PageRef& ref, uint8_t* out) {
+  prepare_reads();
+  read_page(codec(0), ref, out);
+}
+
+void PageStore::get_many(std::span<const PageRef> refs, std::span<uint8_t* const> outs) {
+  prepare_reads();
+  const unsigned workers = worker_count(refs.size());
+  for (unsigned w = 0; w < workers; ++w) codec(w);
+  parallel_for(refs.size(), workers, [&](unsigned w, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) read_page(*codecs_[w], refs[i], outs[i]);
+  });
+}
+
+// Safe on several threads at once: only reads the index and the records.
+void PageStore::read_page(Codec& c, const PageRef& ref, uint8_t* out) {
   if (ref.is_zero()) {
     std::memset(out, 0, kPageSize);
     return;
@@ -145,14 +239,15 @@ void PageStore::get(const PageRef& ref, uint8_t* out) {
   if (it == index_.end())
     throw FormatError(name_, end_, fmt::format("page {} is not stored", ref.hash.to_string()));
   const Location& loc = it->second;
-  const std::span<const uint8_t> rec =
-      loc.offset >= end_ ? std::span<const uint8_t>(pending_).subspan(loc.offset - end_, loc.length)
-                         : stored_record(loc);
-  decode_page(rec, loc.offset, ref, out);
+  if (loc.offset == kStaged) {
+    std::memcpy(out, &staged_[loc.length * kPageSize], kPageSize);
+    return;
+  }
+  decode_page(c, stored_record(loc), loc.offset, ref, out);
 }
 
-void PageStore::decode_page(std::span<const uint8_t> record, uint64_t offset, const PageRef& ref,
-                            uint8_t* out) {
+void PageStore::decode_page(Codec& c, std::span<const uint8_t> record, uint64_t offset,
+                            const PageRef& ref, uint8_t* out) const {
   DecodedRecord d = decode_record(record, 0, kPageMagic);
   if (d.status != RecordStatus::kOk) throw FormatError(name_, offset, d.problem);
   check_version(name_, offset, d.version, sn::PAGE_FORMAT_VERSION);
@@ -167,7 +262,7 @@ void PageStore::decode_page(std::span<const uint8_t> record, uint64_t offset, co
     const auto r = reader.getRoot<sn::PageRecord>();
     const auto data = r.getData();
     if (r.getCompressed()) {
-      const size_t n = ZSTD_decompressDCtx(codec_->dctx, out, kPageSize, data.begin(), data.size());
+      const size_t n = ZSTD_decompressDCtx(c.dctx, out, kPageSize, data.begin(), data.size());
       if (ZSTD_isError(n) || n != kPageSize) throw bad("zstd data does not decompress to a page");
     } else {
       if (data.size() != kPageSize) throw bad(fmt::format("raw page of {} bytes", data.size()));
@@ -177,23 +272,6 @@ void PageStore::decode_page(std::span<const uint8_t> record, uint64_t offset, co
     throw bad(fmt::format("malformed page record: {}", e.getDescription().cStr()));
   }
   if (xxh3_128({out, kPageSize}) != ref.hash) throw bad("content does not match its hash");
-}
-
-uint64_t PageStore::flush() {
-  if (pending_.empty()) return 0;
-  try {
-    append(end_, pending_);
-  } catch (...) {
-    for (const Hash128& h : pending_hashes_) index_.erase(h);
-    pending_.clear();
-    pending_hashes_.clear();
-    throw;
-  }
-  const uint64_t n = pending_.size();
-  end_ += n;
-  pending_.clear();
-  pending_hashes_.clear();
-  return n;
 }
 
 // ---- PackFile ----
@@ -232,7 +310,8 @@ void PackFile::map(uint64_t length) {
   map_ = nullptr;
   mapped_ = 0;
   void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd_, 0);
-  if (p == MAP_FAILED) throw FormatError(path_, 0, fmt::format("cannot map: {}", std::strerror(errno)));
+  if (p == MAP_FAILED)
+    throw FormatError(path_, 0, fmt::format("cannot map: {}", std::strerror(errno)));
   map_ = static_cast<const uint8_t*>(p);
   mapped_ = length;
 }
@@ -265,20 +344,24 @@ void PackFile::append(uint64_t end, std::span<const uint8_t> records) {
   if (!writable_) throw FormatError(path_, end, "opened read-only: cannot add pages");
   // A tail left by a kill mid-append is cut off before anything follows it.
   if (file_size_ > end && ::ftruncate(fd_, static_cast<off_t>(end)) != 0)
-    throw FormatError(path_, end, fmt::format("cannot cut off the damaged tail: {}", std::strerror(errno)));
+    throw FormatError(path_, end,
+                      fmt::format("cannot cut off the damaged tail: {}", std::strerror(errno)));
   file_size_ = end;
   if (const int err = pwrite_all(fd_, records.data(), records.size(), end))
     throw FormatError(path_, end, std::strerror(err));
-  if (::fdatasync(fd_) != 0) throw FormatError(path_, end, std::strerror(errno));
   file_size_ = end + records.size();
   tail_problem_.clear();
+}
+
+void PackFile::sync() {
+  if (::fdatasync(fd_) != 0) throw FormatError(path_, end_, std::strerror(errno));
 }
 
 // ---- MemoryPages ----
 
 std::span<const uint8_t> MemoryPages::stored_record(const Location& loc) {
   auto it = blocks_.upper_bound(loc.offset);
-  --it;  // flushed offsets always fall inside a block
+  --it;  // appended offsets always fall inside a block
   return std::span<const uint8_t>(it->second).subspan(loc.offset - it->first, loc.length);
 }
 

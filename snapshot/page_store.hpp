@@ -15,9 +15,10 @@
 // (hash 0/0, a value XXH3-128 of a real page is assumed never to take), and
 // get() of the zero ref fills zeros.
 //
-// Not thread-safe. Costs: put of a new page = one zstd compression (level
-// kZstdLevel) + a copy into the append buffer; get = one checksum + one
-// decompression + one XXH3-128 check (figures in snapshot/snapshot.hpp).
+// Not thread-safe (flush() and get_many() use worker threads internally).
+// Costs: a new page costs one zstd compression (level kZstdLevel) at put or
+// flush time; get = one checksum + one decompression + one XXH3-128 check
+// (figures in page_store.cpp and snapshot/snapshot.hpp).
 #pragma once
 
 #include <cstdint>
@@ -43,7 +44,9 @@ struct Hash128 {
 };
 
 struct Hash128Hasher {
-  size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo ^ (h.hi * 0x9e3779b97f4a7c15ull)); }
+  size_t operator()(const Hash128& h) const {
+    return static_cast<size_t>(h.lo ^ (h.hi * 0x9e3779b97f4a7c15ull));
+  }
 };
 
 // XXH3-128 (seed 0) of `data`.
@@ -65,13 +68,18 @@ class PageStore {
   // zstd level for pages: a fast negative level (measurements in
   // page_store.cpp).
   static constexpr int kZstdLevel = -1;
+  // put() keeps up to this many raw pages before compressing and appending
+  // them (bounds the memory a large capture needs).
+  static constexpr size_t kStagedPages = 4096;
 
   virtual ~PageStore();
 
   // True if `ref` can be read back (always for the zero ref).
   bool contains(const PageRef& ref) const { return ref.is_zero() || index_.count(ref.hash) != 0; }
   // Stores the kPageSize bytes at `page`, whose ref is `ref` (= page_ref_of),
-  // unless already stored. True if it was new. Buffered until flush().
+  // unless already stored. True if it was new. Cost: a 4 KiB copy; every
+  // kStagedPages new pages, a compress-and-append of the batch (as flush()
+  // does, without the sync). Throws FormatError like flush().
   bool put(const PageRef& ref, const uint8_t* page);
   // page_ref_of + put.
   PageRef put(const uint8_t* page);
@@ -79,9 +87,14 @@ class PageStore {
   // store's file and the record offset if the page is missing or its record
   // is corrupt (bad checksum, undecodable, content not matching its hash).
   void get(const PageRef& ref, uint8_t* out);
-  // Makes every put() durable (file: one write + fdatasync). Returns the
-  // bytes added since the last flush. Throws FormatError on a host failure,
-  // after forgetting the unflushed pages (they can be put again).
+  // get() of many pages, decompressed on all host cores (up to 8). Throws
+  // the first FormatError met.
+  void get_many(std::span<const PageRef> refs, std::span<uint8_t* const> outs);
+  // Compresses every staged page (on all host cores, up to 8), appends the
+  // records and makes everything put() since the last flush durable (file:
+  // fdatasync). Returns the bytes added since the last flush. Throws
+  // FormatError on a host failure, after forgetting the pages that were not
+  // appended (they can be put again).
   uint64_t flush();
 
   size_t pages() const { return index_.size(); }
@@ -90,15 +103,21 @@ class PageStore {
 
  protected:
   struct Location {
-    uint64_t offset;  // of the record
-    uint64_t length;  // header + payload
+    uint64_t offset;  // of the record; kStaged: not compressed yet
+    uint64_t length;  // header + payload; for a staged page its staging slot
   };
+  static constexpr uint64_t kStaged = UINT64_MAX;
   explicit PageStore(std::string name);
 
-  // The bytes of the record at `loc` (flushed records only).
+  // The bytes of the appended record at `loc`. Must be safe to call from
+  // several threads after prepare_reads().
   virtual std::span<const uint8_t> stored_record(const Location& loc) = 0;
+  // Makes every appended record readable through stored_record().
+  virtual void prepare_reads() {}
   // Appends `records` (whole records) at offset `end`; throws FormatError.
   virtual void append(uint64_t end, std::span<const uint8_t> records) = 0;
+  // Makes the appended records durable; throws FormatError.
+  virtual void sync() {}
 
   // Decodes the PageRecord at `offset` of `data`: sets its hash and the
   // record's end and returns "", or returns why it is truncated/corrupt.
@@ -107,16 +126,22 @@ class PageStore {
                            uint64_t& next) const;
 
   std::unordered_map<Hash128, Location, Hash128Hasher> index_;
-  uint64_t end_ = 0;  // offset after the last flushed record
+  uint64_t end_ = 0;  // offset after the last appended record
 
  private:
   struct Codec;
-  void decode_page(std::span<const uint8_t> record, uint64_t offset, const PageRef& ref, uint8_t* out);
+  Codec& codec(unsigned worker);
+  void read_page(Codec& codec, const PageRef& ref, uint8_t* out);
+  void decode_page(Codec& codec, std::span<const uint8_t> record, uint64_t offset,
+                   const PageRef& ref, uint8_t* out) const;
+  // Compresses the staged pages and appends them (no sync).
+  void append_staged();
 
   std::string name_;
-  std::unique_ptr<Codec> codec_;
-  std::vector<uint8_t> pending_;          // records put since the last flush
-  std::vector<Hash128> pending_hashes_;   // their hashes (to undo a failed flush)
+  std::vector<std::unique_ptr<Codec>> codecs_;  // one per worker thread
+  std::vector<uint8_t> staged_;                 // raw pages put but not appended
+  std::vector<Hash128> staged_hashes_;
+  uint64_t unsynced_bytes_ = 0;  // appended since the last flush
 };
 
 // REC/pages.pack.
@@ -136,7 +161,9 @@ class PackFile : public PageStore {
 
  protected:
   std::span<const uint8_t> stored_record(const Location& loc) override;
+  void prepare_reads() override { map(end_); }
   void append(uint64_t end, std::span<const uint8_t> records) override;
+  void sync() override;
 
  private:
   void map(uint64_t length);
@@ -163,7 +190,7 @@ class MemoryPages : public PageStore {
   void append(uint64_t end, std::span<const uint8_t> records) override;
 
  private:
-  // One block per flush, keyed by its start offset (no reallocation copies).
+  // One block per append, keyed by its start offset (no reallocation copies).
   std::map<uint64_t, std::vector<uint8_t>> blocks_;
 };
 

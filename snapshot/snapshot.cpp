@@ -2,6 +2,7 @@
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,8 +10,6 @@
 #include <filesystem>
 #include <map>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "core/machine.hpp"
 #include "devices/virt.hpp"
@@ -64,7 +63,8 @@ std::vector<PageRef> dense_table(capnp::List<sn::PageEntry>::Reader list, uint64
   uint64_t next = 0;
   for (const auto e : list) {
     if (e.getIndex() < next || e.getIndex() >= pages)
-      throw std::runtime_error(fmt::format("{}: page index {} out of order or range", what, e.getIndex()));
+      throw std::runtime_error(
+          fmt::format("{}: page index {} out of order or range", what, e.getIndex()));
     if (e.getHashLo() == 0 && e.getHashHi() == 0)
       throw std::runtime_error(fmt::format("{}: page {} has the zero hash", what, e.getIndex()));
     table[e.getIndex()] = ref_of(e.getHashLo(), e.getHashHi());
@@ -75,7 +75,8 @@ std::vector<PageRef> dense_table(capnp::List<sn::PageEntry>::Reader list, uint64
 
 std::map<uint64_t, std::vector<PageRef>> drive_table(sn::Drive::Reader d, size_t i) {
   const uint64_t cs = d.getClusterSize();
-  if (cs != 4096 && cs != 65536) throw std::runtime_error(fmt::format("drive {}: cluster size {}", i, cs));
+  if (cs != 4096 && cs != 65536)
+    throw std::runtime_error(fmt::format("drive {}: cluster size {}", i, cs));
   const uint64_t per_cluster = cs / kPageSize;
   std::map<uint64_t, std::vector<PageRef>> table;
   for (const uint64_t c : d.getClusters()) {
@@ -100,7 +101,8 @@ std::map<uint64_t, std::vector<PageRef>> drive_table(sn::Drive::Reader d, size_t
 ContentTables tables_of(sn::Snapshot::Reader root) {
   ContentTables t;
   for (const auto r : root.getMemory())
-    t.regions.push_back(dense_table(r.getPages(), pages_in(r.getSize()), std::string(r.getName().cStr())));
+    t.regions.push_back(
+        dense_table(r.getPages(), pages_in(r.getSize()), std::string(r.getName().cStr())));
   size_t i = 0;
   for (const auto d : root.getDrives()) t.drives.push_back(drive_table(d, i++));
   return t;
@@ -127,7 +129,8 @@ ParsedSnapshot parse_snapshot(std::span<const uint8_t> bytes, const std::string&
     if (p.root.getMachine().getHart().getPosition() != p.root.getPosition())
       throw std::runtime_error("hart position differs from the snapshot position");
   } catch (const kj::Exception& e) {
-    throw FormatError(file, RecordHeader::kSize, fmt::format("malformed snapshot: {}", e.getDescription().cStr()));
+    throw FormatError(file, RecordHeader::kSize,
+                      fmt::format("malformed snapshot: {}", e.getDescription().cStr()));
   } catch (const std::runtime_error& e) {
     throw FormatError(file, RecordHeader::kSize, fmt::format("malformed snapshot: {}", e.what()));
   }
@@ -161,15 +164,17 @@ void check_fits(const ParsedSnapshot& p, Machine& m, VirtBoard& board) {
   const auto regions = p.root.getMemory();
   const auto& mine = m.bus().memories();
   if (regions.size() != mine.size())
-    throw std::runtime_error(fmt::format("{} memory regions, this machine has {}", regions.size(), mine.size()));
+    throw std::runtime_error(
+        fmt::format("{} memory regions, this machine has {}", regions.size(), mine.size()));
   for (unsigned r = 0; r < regions.size(); ++r) {
     const auto reg = regions[r];
     if (reg.getName() != kj::StringPtr(mine[r]->name.c_str()) || reg.getBase() != mine[r]->base.v ||
         reg.getSize() != mine[r]->size)
-      throw std::runtime_error(fmt::format("memory region {} ({}, {:#x} bytes at {:#x}) differs from this "
-                                           "machine's ({}, {:#x} bytes at {:#x})",
-                                           r, reg.getName().cStr(), reg.getSize(), reg.getBase(),
-                                           mine[r]->name, mine[r]->size, mine[r]->base.v));
+      throw std::runtime_error(
+          fmt::format("memory region {} ({}, {:#x} bytes at {:#x}) differs from this "
+                      "machine's ({}, {:#x} bytes at {:#x})",
+                      r, reg.getName().cStr(), reg.getSize(), reg.getBase(), mine[r]->name,
+                      mine[r]->size, mine[r]->base.v));
   }
   const auto drives = p.root.getDrives();
   if (drives.size() != board.config().drives.size())
@@ -179,9 +184,10 @@ void check_fits(const ParsedSnapshot& p, Machine& m, VirtBoard& board) {
     Disk& disk = drive(board, i);
     if (drives[i].getCapacity() != disk.size() || drives[i].getReadonly() != disk.readonly() ||
         (!disk.readonly() && drives[i].getClusterSize() != disk.cluster_size()))
-      throw std::runtime_error(fmt::format("drive {} ({} bytes{}) differs from this machine's ({}: {} bytes{})",
-                                           i, drives[i].getCapacity(), drives[i].getReadonly() ? ", readonly" : "",
-                                           disk.path(), disk.size(), disk.readonly() ? ", readonly" : ""));
+      throw std::runtime_error(
+          fmt::format("drive {} ({} bytes{}) differs from this machine's ({}: {} bytes{})", i,
+                      drives[i].getCapacity(), drives[i].getReadonly() ? ", readonly" : "",
+                      disk.path(), disk.size(), disk.readonly() ? ", readonly" : ""));
   }
   snapshot_detail::check_machine_state(p.root.getMachine(), board);
 }
@@ -200,7 +206,8 @@ void set_pages(capnp::List<sn::PageEntry>::Builder list, const std::vector<PageR
 }
 
 size_t non_zero(const std::vector<PageRef>& table) {
-  return static_cast<size_t>(std::count_if(table.begin(), table.end(), [](const PageRef& r) { return !r.is_zero(); }));
+  return static_cast<size_t>(
+      std::count_if(table.begin(), table.end(), [](const PageRef& r) { return !r.is_zero(); }));
 }
 
 void save_memory(sn::Snapshot::Builder root, Machine& m, const ContentTables& t) {
@@ -215,7 +222,8 @@ void save_memory(sn::Snapshot::Builder root, Machine& m, const ContentTables& t)
   }
 }
 
-void save_drive(sn::Drive::Builder b, Disk& disk, const std::map<uint64_t, std::vector<PageRef>>& table) {
+void save_drive(sn::Drive::Builder b, Disk& disk,
+                const std::map<uint64_t, std::vector<PageRef>>& table) {
   b.setCapacity(disk.size());
   b.setClusterSize(disk.cluster_size());
   b.setReadonly(disk.readonly());
@@ -239,8 +247,8 @@ void save_drive(sn::Drive::Builder b, Disk& disk, const std::map<uint64_t, std::
   }
 }
 
-std::vector<uint8_t> build_record(Machine& m, VirtBoard& board, const ContentTables& t, uint64_t cursor,
-                                  const Hash128& hash) {
+std::vector<uint8_t> build_record(Machine& m, VirtBoard& board, const ContentTables& t,
+                                  uint64_t cursor, const Hash128& hash) {
   capnp::MallocMessageBuilder msg;
   auto root = msg.initRoot<sn::Snapshot>();
   root.setPosition(m.hart().position);
@@ -254,7 +262,8 @@ std::vector<uint8_t> build_record(Machine& m, VirtBoard& board, const ContentTab
   for (unsigned i = 0; i < drives.size(); ++i) save_drive(drives[i], drive(board, i), t.drives[i]);
   const kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
   const kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
-  return encode_record(kSnapMagic, sn::FORMAT_VERSION, {bytes.begin(), bytes.size()}, kRecordZstdLevel);
+  return encode_record(kSnapMagic, sn::FORMAT_VERSION, {bytes.begin(), bytes.size()},
+                       kRecordZstdLevel);
 }
 
 }  // namespace
@@ -285,8 +294,10 @@ struct SnapshotStore::Impl {
   }
 
   void sync_baseline(Machine& m, VirtBoard& board);
-  uint64_t capture_memory(Machine& m, SnapshotInfo& info);
-  uint64_t capture_drives(VirtBoard& board, SnapshotInfo& info);
+  // Hash what changed since the baseline into base.tables, putting new
+  // pages into the store; count into info.pages_hashed/pages_written.
+  void capture_memory(Machine& m, SnapshotInfo& info);
+  void capture_drives(VirtBoard& board, SnapshotInfo& info);
   void take_checkpoints(Machine& m, VirtBoard& board);
   void restore_memory(Machine& m, const ContentTables& target);
   void restore_drives(VirtBoard& board, const ContentTables& target);
@@ -321,7 +332,7 @@ void SnapshotStore::Impl::sync_baseline(Machine& m, VirtBoard& board) {
   }
 }
 
-uint64_t SnapshotStore::Impl::capture_memory(Machine& m, SnapshotInfo& info) {
+void SnapshotStore::Impl::capture_memory(Machine& m, SnapshotInfo& info) {
   std::vector<uint8_t> padded(kPageSize);
   const auto& regions = m.bus().memories();
   for (size_t r = 0; r < regions.size(); ++r) {
@@ -340,10 +351,9 @@ uint64_t SnapshotStore::Impl::capture_memory(Machine& m, SnapshotInfo& info) {
       if (!table[p].is_zero() && pages->put(table[p], page)) ++info.pages_written;
     }
   }
-  return info.pages_written;
 }
 
-uint64_t SnapshotStore::Impl::capture_drives(VirtBoard& board, SnapshotInfo& info) {
+void SnapshotStore::Impl::capture_drives(VirtBoard& board, SnapshotInfo& info) {
   std::vector<uint8_t> buf;
   for (size_t d = 0; d < base.tables.drives.size(); ++d) {
     Disk& disk = drive(board, d);
@@ -365,15 +375,16 @@ uint64_t SnapshotStore::Impl::capture_drives(VirtBoard& board, SnapshotInfo& inf
       }
     }
   }
-  return info.pages_written;
 }
 
 void SnapshotStore::Impl::take_checkpoints(Machine& m, VirtBoard& board) {
   base.bus_gen = m.dirty_checkpoint();
-  for (size_t d = 0; d < base.disk_gens.size(); ++d) base.disk_gens[d] = drive(board, d).write_checkpoint();
+  for (size_t d = 0; d < base.disk_gens.size(); ++d)
+    base.disk_gens[d] = drive(board, d).write_checkpoint();
 }
 
-void SnapshotStore::Impl::store_record(const SnapshotInfo& info, const std::vector<uint8_t>& record) {
+void SnapshotStore::Impl::store_record(const SnapshotInfo& info,
+                                       const std::vector<uint8_t>& record) {
   if (dir.empty())
     memory_records[info.position.v] = record;
   else
@@ -383,7 +394,8 @@ void SnapshotStore::Impl::store_record(const SnapshotInfo& info, const std::vect
 std::vector<uint8_t> SnapshotStore::Impl::load_record(const SnapshotInfo& info) const {
   if (!dir.empty()) return read_whole_file(info.file);
   const auto it = memory_records.find(info.position.v);
-  if (it == memory_records.end()) throw FormatError(kMemoryName, 0, fmt::format("no snapshot at position {}", info.position.v));
+  if (it == memory_records.end())
+    throw FormatError(kMemoryName, 0, fmt::format("no snapshot at position {}", info.position.v));
   return it->second;
 }
 
@@ -404,11 +416,11 @@ void SnapshotStore::Impl::scan_directory() {
   for (const auto& e : fs::directory_iterator(snaps, ec))
     if (e.path().extension() == ".snap") files.push_back(e.path());
   std::sort(files.begin(), files.end());
+  const auto& pack = static_cast<const PackFile&>(*pages);
   const std::string pack_note =
-      static_cast<PackFile&>(*pages).tail_problem().empty()
+      pack.tail_problem().empty()
           ? std::string()
-          : fmt::format(" ({}: offset {}: {})", pages->name(), static_cast<PackFile&>(*pages).valid_end(),
-                        static_cast<PackFile&>(*pages).tail_problem());
+          : fmt::format(" ({}: offset {}: {})", pack.name(), pack.valid_end(), pack.tail_problem());
   for (const fs::path& f : files) {
     const std::string file = f.string();
     try {
@@ -428,12 +440,14 @@ void SnapshotStore::Impl::scan_directory() {
 
 void SnapshotStore::Impl::restore_memory(Machine& m, const ContentTables& target) {
   Bus& bus = m.bus();
-  std::vector<uint8_t> padded(kPageSize);
   const auto& regions = bus.memories();
   for (size_t r = 0; r < regions.size(); ++r) {
     Bus::Memory& mem = *regions[r];
     const std::vector<PageRef>& want = target.regions[r];
     const std::vector<PageRef>& have = base.tables.regions[r];
+    std::vector<PageRef> refs;  // pages to load, decompressed in one batch
+    std::vector<uint8_t*> outs;
+    std::vector<uint64_t> loaded;
     uint64_t zero_run = 0;  // pages to zero, ending just before p
     for (uint64_t p = 0; p <= want.size(); ++p) {
       const bool need = p < want.size() && (mem.dirty[p] > base.bus_gen || have[p] != want[p]);
@@ -444,15 +458,18 @@ void SnapshotStore::Impl::restore_memory(Machine& m, const ContentTables& target
       bus.zero_pages(mem, p - zero_run, zero_run);
       zero_run = 0;
       if (!need) continue;
-      uint8_t* page = mem.host + p * kPageSize;
       if ((p + 1) * kPageSize <= mem.size) {
-        pages->get(want[p], page);
-      } else {
+        refs.push_back(want[p]);
+        outs.push_back(mem.host + p * kPageSize);
+      } else {  // a partial last page
+        std::vector<uint8_t> padded(kPageSize);
         pages->get(want[p], padded.data());
-        std::memcpy(page, padded.data(), mem.size - p * kPageSize);
+        std::memcpy(mem.host + p * kPageSize, padded.data(), mem.size - p * kPageSize);
       }
-      bus.mark_dirty(mem, p * kPageSize);
+      loaded.push_back(p);
     }
+    pages->get_many(refs, outs);
+    for (const uint64_t p : loaded) bus.mark_dirty(mem, p * kPageSize);
   }
 }
 
@@ -471,11 +488,13 @@ void SnapshotStore::Impl::restore_drives(VirtBoard& board, const ContentTables& 
       if (!want.count(c) && !disk.drop_cluster(c)) throw fail(c);
     for (const auto& [c, refs] : want) {
       const auto h = have.find(c);
-      const bool same = h != have.end() && h->second == refs && !std::binary_search(changed.begin(), changed.end(), c);
+      const bool same = h != have.end() && h->second == refs &&
+                        !std::binary_search(changed.begin(), changed.end(), c);
       if (same && disk.in_overlay(c)) continue;
       buf.assign(refs.size() * kPageSize, 0);
       for (size_t k = 0; k < refs.size(); ++k) pages->get(refs[k], buf.data() + k * kPageSize);
-      if (!disk.load_cluster(c, std::span<const uint8_t>(buf.data(), disk.cluster_length(c)))) throw fail(c);
+      if (!disk.load_cluster(c, std::span<const uint8_t>(buf.data(), disk.cluster_length(c))))
+        throw fail(c);
     }
   }
 }
@@ -504,7 +523,8 @@ SnapshotStore SnapshotStore::create(const std::string& rec_dir) {
 SnapshotStore SnapshotStore::open(const std::string& rec_dir) {
   auto impl = std::make_unique<Impl>();
   impl->dir = rec_dir;
-  impl->pages = std::make_unique<PackFile>((fs::path(rec_dir) / "pages.pack").string(), /*create=*/false);
+  impl->pages =
+      std::make_unique<PackFile>((fs::path(rec_dir) / "pages.pack").string(), /*create=*/false);
   impl->scan_directory();
   return SnapshotStore(std::move(impl));
 }
@@ -520,14 +540,16 @@ const std::vector<UnusableSnapshot>& SnapshotStore::unusable() const { return im
 
 const SnapshotInfo* SnapshotStore::nearest_at_or_before(Position p) const {
   const auto& v = impl_->infos;
-  auto it = std::upper_bound(v.begin(), v.end(), p, [](Position q, const SnapshotInfo& a) { return q < a.position; });
+  auto it = std::upper_bound(v.begin(), v.end(), p,
+                             [](Position q, const SnapshotInfo& a) { return q < a.position; });
   return it == v.begin() ? nullptr : &*std::prev(it);
 }
 
 SnapshotInfo SnapshotStore::capture(Machine& m, VirtBoard& board, uint64_t journal_cursor) {
   // (block_exit may be left set between runs, e.g. by a reset: it only ends
   // the next block early, which is invisible to the guest.)
-  if (m.hart().cur_idx != 0) throw std::logic_error("SnapshotStore::capture called in the middle of a block");
+  if (m.hart().cur_idx != 0)
+    throw std::logic_error("SnapshotStore::capture called in the middle of a block");
   const auto start = std::chrono::steady_clock::now();
   Impl& s = *impl_;
   SnapshotInfo info;
@@ -539,7 +561,8 @@ SnapshotInfo SnapshotStore::capture(Machine& m, VirtBoard& board, uint64_t journ
   s.capture_memory(m, info);
   s.capture_drives(board, info);
   info.state_hash = state_hash(m, board, s.base.tables);
-  const std::vector<uint8_t> record = build_record(m, board, s.base.tables, journal_cursor, info.state_hash);
+  const std::vector<uint8_t> record =
+      build_record(m, board, s.base.tables, journal_cursor, info.state_hash);
   // Pages first: a record must never reference pages that are not durable.
   info.bytes_written = s.pages->flush() + record.size();
   s.store_record(info, record);
@@ -549,39 +572,40 @@ SnapshotInfo SnapshotStore::capture(Machine& m, VirtBoard& board, uint64_t journ
   return info;
 }
 
-static double T() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 uint64_t SnapshotStore::restore(const SnapshotInfo& info, Machine& m, VirtBoard& board) {
-  Impl& s = *impl_; double t0 = T();
+  Impl& s = *impl_;
   const std::vector<uint8_t> bytes = s.load_record(info);
-  ParsedSnapshot p = parse_snapshot(bytes, info.file); fprintf(stderr, "parse %.1f\n", T()-t0);
+  ParsedSnapshot p = parse_snapshot(bytes, info.file);
   try {
     check_fits(p, m, board);
   } catch (const std::runtime_error& e) {
-    throw FormatError(info.file, 0, fmt::format("snapshot does not fit this machine: {}", e.what()));
+    throw FormatError(info.file, 0,
+                      fmt::format("snapshot does not fit this machine: {}", e.what()));
   }
   if (const PageRef* lost = missing_page(p.tables, *s.pages))
-    throw FormatError(info.file, 0, fmt::format("needs page {}, which {} does not hold", lost->hash.to_string(),
-                                                s.pages->name()));
-  fprintf(stderr, "checks %.1f\n", T()-t0); s.sync_baseline(m, board);
+    throw FormatError(info.file, 0,
+                      fmt::format("needs page {}, which {} does not hold", lost->hash.to_string(),
+                                  s.pages->name()));
+  s.sync_baseline(m, board);
   // Until the restore completes, the baseline describes nothing: a failure
   // halfway leaves the next capture or restore starting from scratch.
   const std::vector<uint64_t> disk_uids = s.base.disk_uids;
   s.base.bus_uid = 0;
   std::fill(s.base.disk_uids.begin(), s.base.disk_uids.end(), 0);
   s.restore_memory(m, p.tables);
-  fprintf(stderr, "mem %.1f\n", T()-t0); s.restore_drives(board, p.tables);
+  s.restore_drives(board, p.tables);
   snapshot_detail::load_machine_state(p.root.getMachine(), m, board);
   m.state_replaced();
   s.base.tables = std::move(p.tables);
   s.base.bus_uid = m.bus().uid();
   s.base.disk_uids = disk_uids;
-  s.take_checkpoints(m, board);fprintf(stderr, "state %.1f\n", T()-t0);
+  s.take_checkpoints(m, board);
   const Hash128 recorded{p.root.getStateHashLo(), p.root.getStateHashHi()};
   if (const Hash128 h = state_hash(m, board, s.base.tables); h != recorded)
     throw FormatError(info.file, 0,
-                      fmt::format("restored state hash {} differs from the recorded {}", h.to_string(),
-                                  recorded.to_string()));
-  fprintf(stderr, "hash %.1f\n", T()-t0); return p.root.getJournalCursor();
+                      fmt::format("restored state hash {} differs from the recorded {}",
+                                  h.to_string(), recorded.to_string()));
+  return p.root.getJournalCursor();
 }
 
 }  // namespace hs

@@ -20,11 +20,17 @@
 // between the baseline and the target. Several stores may capture the same
 // machine: each has its own baseline.
 //
-// Costs (512 MiB guest, x86-64 host; see tests/unit/test_snapshot.cpp's
-// "performance" case): capture with 5% of the pages dirty ~35 ms (zstd of the
-// new pages dominates); second capture with nothing dirty ~3 ms; restore
-// into a fresh machine ~3 us per non-zero page (decompression); restore
-// into the same machine after running on: only the changed pages.
+// Costs, measured with a 512 MiB guest whose pages are half in use (each
+// page zstd-compresses to ~63%), on a 2-core x86-64 host shared with other
+// work (`test_snapshot "[.perf]"` prints them):
+//   capture, 5% of RAM dirty (6554 new pages)  55-95 ms: compression on all
+//     cores, then the pack's fdatasync and the record's fsync
+//   capture, nothing dirty                      4-8 ms: the record holds the
+//     page table of every non-zero page (24 bytes per page)
+//   restore into the same machine, 5% changed   16 ms
+//   restore into a fresh machine                160 ms for 65536 non-zero
+//     pages: ~2.4 us per page (decompression + first-touch page faults)
+//   the first capture of a machine             ~7 us per non-zero page
 //
 // Not thread-safe; capture and restore happen between runs of the machine.
 #pragma once

@@ -1,12 +1,11 @@
 #include "snapshot/state_hash.hpp"
 
 #include <capnp/message.h>
+#include <fmt/format.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "core/machine.hpp"
 #include "devices/virt.hpp"
@@ -115,7 +114,8 @@ size_t read_cluster_chunks(Disk& disk, uint64_t cluster, std::vector<uint8_t>& b
   const size_t chunks = (len + kPageSize - 1) / kPageSize;
   buf.assign(chunks * kPageSize, 0);
   if (!disk.read_cluster(cluster, std::span<uint8_t>(buf.data(), len)))
-    throw DiskError(fmt::format("{}: cannot read overlay cluster {} for a snapshot", disk.path(), cluster));
+    throw DiskError(
+        fmt::format("{}: cannot read overlay cluster {} for a snapshot", disk.path(), cluster));
   return chunks;
 }
 
@@ -123,7 +123,8 @@ ContentTables scan_contents(Machine& m, VirtBoard& board) {
   ContentTables c;
   std::vector<uint8_t> padded(kPageSize);
   for (const auto& region : m.bus().memories()) {
-    std::vector<PageRef>& pages = c.regions.emplace_back((region->size + kPageSize - 1) / kPageSize);
+    std::vector<PageRef>& pages =
+        c.regions.emplace_back((region->size + kPageSize - 1) / kPageSize);
     for (uint64_t p = 0; p < pages.size(); ++p) {
       const uint64_t off = p * kPageSize;
       const uint64_t len = std::min<uint64_t>(kPageSize, region->size - off);
@@ -159,6 +160,8 @@ Hash128 state_hash(Machine& m, VirtBoard& board, const ContentTables& contents) 
   return f.digest();
 }
 
-Hash128 full_state_hash(Machine& m, VirtBoard& board) { return state_hash(m, board, scan_contents(m, board)); }
+Hash128 full_state_hash(Machine& m, VirtBoard& board) {
+  return state_hash(m, board, scan_contents(m, board));
+}
 
 }  // namespace hs

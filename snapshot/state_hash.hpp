@@ -41,9 +41,9 @@ struct ContentTables {
 };
 
 // Hashes every page of every memory region and every overlay cluster of
-// every writable drive. Cost: XXH3 over all of RAM (~30 ms per 512 MiB,
-// plus first-touch faults of never-written pages) and one read per overlay
-// cluster. Throws DiskError if an overlay cluster cannot be read.
+// every writable drive. Cost: XXH3 over all of RAM (~80 ms per 512 MiB,
+// first-touch faults of never-written pages included) and one read per
+// overlay cluster. Throws DiskError if an overlay cluster cannot be read.
 ContentTables scan_contents(Machine& m, VirtBoard& board);
 
 // The state hash of the machine and board whose memory and disks `contents`

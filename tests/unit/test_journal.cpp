@@ -345,7 +345,7 @@ TEST_CASE("journal: the end record round-trips and is optional", "[journal]") {
   end.position = Position{123456789};
   end.reason = EndReason::kUserStop;
   end.exit_code = -3;
-  end.state_hash = *Hash128::from_hex("00112233445566778899aabbccddeeff");
+  end.state_hash = *Digest128::from_hex("00112233445566778899aabbccddeeff");
   end.instructions = 120000000;
   end.idle_positions = 3456789;
   end.events = 42;

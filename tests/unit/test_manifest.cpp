@@ -301,7 +301,7 @@ TEST_CASE("read_manifest: missing, corrupt, truncated, foreign-version files", "
   }
 }
 
-TEST_CASE("manifest helpers: command line and timestamp", "[manifest]") {
+TEST_CASE("manifest helpers: command line, timestamp, digests", "[manifest]") {
   const char* argv[] = {"hindsight", "record", "--kernel", "Image"};
   CHECK(join_command_line(4, argv) == "hindsight record --kernel Image");
   CHECK(join_command_line(0, argv).empty());
@@ -310,8 +310,12 @@ TEST_CASE("manifest helpers: command line and timestamp", "[manifest]") {
   CHECK(t[4] == '-');
   CHECK(t[10] == 'T');
   CHECK(t[19] == 'Z');
-  CHECK(Hash128::from_hex("00112233445566778899AABBCCDDEEFF")->hex() ==
+  CHECK(Digest128::from_hex("00112233445566778899AABBCCDDEEFF")->hex() ==
         "00112233445566778899aabbccddeeff");
-  CHECK_FALSE(Hash128::from_hex("0011").has_value());
-  CHECK_FALSE(Hash128::from_hex("g0112233445566778899aabbccddeeff").has_value());
+  const Digest128 d = Digest128::from_halves(0x0011223344556677ull, 0x8899aabbccddeeffull);
+  CHECK(d.hex() == "00112233445566778899aabbccddeeff");
+  CHECK(d.hi() == 0x0011223344556677ull);
+  CHECK(d.lo() == 0x8899aabbccddeeffull);
+  CHECK_FALSE(Digest128::from_hex("0011").has_value());
+  CHECK_FALSE(Digest128::from_hex("g0112233445566778899aabbccddeeff").has_value());
 }

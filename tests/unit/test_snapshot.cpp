@@ -1,6 +1,7 @@
 // Snapshot capture/restore (snapshot/snapshot) and the state hash
 // (snapshot/state_hash) on a real virt board running a small guest loop.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -12,8 +13,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/isa/isa_util.hpp"
 #include "core/machine.hpp"
@@ -32,8 +31,22 @@ constexpr uint64_t kRamBase = VirtBoard::kRamBase;
 constexpr uint64_t kDataBase = kRamBase + 0x10000;  // where the guest loop stores
 
 // Register numbers.
-enum : unsigned { T0 = 5, T1 = 6, T2 = 7, S1 = 9, A0 = 10, A1 = 11, A2 = 12, S2 = 18, S3 = 19,
-                  T3 = 28, T4 = 29, T5 = 30, T6 = 31 };
+enum : unsigned {
+  T0 = 5,
+  T1 = 6,
+  T2 = 7,
+  S1 = 9,
+  A0 = 10,
+  A1 = 11,
+  A2 = 12,
+  S2 = 18,
+  S3 = 19,
+  S4 = 20,
+  T3 = 28,
+  T4 = 29,
+  T5 = 30,
+  T6 = 31
+};
 
 struct TempDir {
   fs::path path;
@@ -53,8 +66,10 @@ struct FakeInput : HostInput {
 };
 
 // M-mode guest: arms the CLINT timer, then loops reading mtime and storing
-// it into a 32 KiB ring at kDataBase; each timer interrupt re-arms the timer
-// 37 ticks later, counts itself in s1 and prints a byte on the UART.
+// it into a 32 KiB ring at kDataBase, and adding the loop count to a
+// counter at kDataBase + 0x9000 with an AMO (the AMO slow path must mark its
+// page dirty); each timer interrupt re-arms the timer 37 ticks later, counts
+// itself in s1 and prints a byte on the UART.
 std::vector<uint32_t> guest_program() {
   using namespace isa;
   std::vector<uint32_t> p;
@@ -62,6 +77,8 @@ std::vector<uint32_t> guest_program() {
   emit(encode_u(op::kAuipc, S2, 0x10000));  // s2 = kDataBase (first instruction)
   emit(encode_u(op::kLui, S3, 0x8000));
   emit(encode_i(op::kOpImm, S3, 0, S3, -8));  // s3 = 0x7ff8 (ring mask)
+  emit(encode_u(op::kLui, S4, 0x9000));
+  emit(encode_r(op::kOp, S4, 0, S2, S4, 0));  // s4 = kDataBase + 0x9000 (AMO counter)
   emit(encode_u(op::kLui, T1, 0x200c000));
   emit(encode_i(op::kOpImm, T1, 0, T1, -8));  // t1 = &mtime
   emit(encode_u(op::kLui, T3, 0x2004000));    // t3 = &mtimecmp
@@ -69,8 +86,8 @@ std::vector<uint32_t> guest_program() {
   emit(encode_i(op::kOpImm, A2, 0, A2, 50));
   emit(encode_s(op::kStore, 3, T3, A2, 0));  // mtimecmp = mtime + 50
   const size_t mtvec_at = p.size();
-  emit(0);  // auipc t6, 0           (patched below)
-  emit(0);  // addi t6, t6, handler
+  emit(0);                                       // auipc t6, 0           (patched below)
+  emit(0);                                       // addi t6, t6, handler
   emit(encode_i(op::kSystem, 0, 1, T6, 0x305));  // csrw mtvec, t6
   emit(encode_i(op::kOpImm, T6, 0, 0, 0x80));
   emit(encode_i(op::kSystem, 0, 1, T6, 0x304));  // csrw mie, t6 (MTIE)
@@ -82,6 +99,7 @@ std::vector<uint32_t> guest_program() {
   emit(encode_i(op::kOpImm, T4, 0, T4, 8));
   emit(encode_r(op::kOp, T4, 7, T4, S3, 0));  // t4 &= 0x7ff8
   emit(encode_i(op::kOpImm, T2, 0, T2, 1));
+  emit(encode_r(op::kAmo, 0, 3, S4, T2, 0));  // amoadd.d x0, t2, (s4)
   emit(encode_j(op::kJal, 0, static_cast<int32_t>(loop - p.size()) * 4));
   const size_t handler = p.size();
   emit(encode_i(op::kOpImm, S1, 0, S1, 1));
@@ -116,7 +134,8 @@ struct Rig {
   }
   void load_guest() {
     const std::vector<uint32_t> prog = guest_program();
-    REQUIRE(m.bus().write_bytes(PAddr{kRamBase}, {reinterpret_cast<const uint8_t*>(prog.data()), prog.size() * 4}));
+    REQUIRE(m.bus().write_bytes(PAddr{kRamBase},
+                                {reinterpret_cast<const uint8_t*>(prog.data()), prog.size() * 4}));
     board.setup_reset_vector(kRamBase, 0, 0);
   }
   void run(uint64_t n) { REQUIRE(m.run(m.position() + n) == StopReason::kTarget); }
@@ -153,7 +172,9 @@ void flip_byte(const std::string& path, uint64_t offset) {
   ::close(fd);
 }
 
-bool mentions(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+bool mentions(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
 
 }  // namespace
 
@@ -187,6 +208,8 @@ TEST_CASE("a restored snapshot runs on bit for bit") {
   CHECK(b.m.hart().x[T2] == a.m.hart().x[T2]);
   CHECK(b.tx == a.tx.substr(tx_at_snapshot));
   CHECK(b.read64(kDataBase + 8) == a.read64(kDataBase + 8));
+  CHECK(b.read64(kDataBase + 0x9000) == a.read64(kDataBase + 0x9000));
+  CHECK(a.read64(kDataBase + 0x9000) > 1000);
 }
 
 TEST_CASE("a restore into the machine that ran on rewinds it") {
@@ -280,7 +303,7 @@ TEST_CASE("a capture with nothing written since writes no pages") {
   a.run(2'000);
   const SnapshotInfo third = store.capture(a.m, a.board, 0);
   CHECK(third.pages_hashed >= 1);
-  CHECK(third.pages_hashed <= 8);  // the 32 KiB ring
+  CHECK(third.pages_hashed <= 9);  // the 32 KiB ring, the AMO counter
 }
 
 TEST_CASE("identical pages are stored once and zero pages not at all") {
@@ -289,7 +312,8 @@ TEST_CASE("identical pages are stored once and zero pages not at all") {
   a.load_guest();
   store.capture(a.m, a.board, 0);
   const std::vector<uint8_t> page = pattern(kPageSize, 7);
-  for (uint64_t k = 0; k < 3; ++k) REQUIRE(a.m.bus().write_bytes(PAddr{kRamBase + ((k + 100) << 12)}, page));
+  for (uint64_t k = 0; k < 3; ++k)
+    REQUIRE(a.m.bus().write_bytes(PAddr{kRamBase + ((k + 100) << 12)}, page));
   const SnapshotInfo dup = store.capture(a.m, a.board, 0);
   CHECK(dup.pages_hashed == 3);
   CHECK(dup.pages_written == 1);
@@ -498,7 +522,7 @@ TEST_CASE("disk overlay contents are captured and restored") {
   REQUIRE(a.disk().write(0x50000, second));
   CHECK(a.hash() != info.state_hash);
   const SnapshotInfo later = store.capture(a.m, a.board, 0);
-  CHECK(later.pages_hashed == 32 + 1);  // clusters 1 and 5, the guest's data page
+  CHECK(later.pages_hashed == 32 + 2);  // clusters 1 and 5, a ring page, the AMO counter
 
   auto check_first = [&](Rig& r) {
     std::vector<uint8_t> got(8192);
@@ -506,7 +530,8 @@ TEST_CASE("disk overlay contents are captured and restored") {
     CHECK(got == first);
     REQUIRE(r.disk().read(0x50000, got));
     const std::vector<uint8_t> base = pattern(1 << 20, 1);
-    CHECK(got == std::vector<uint8_t>(base.begin() + 0x50000, base.begin() + 0x52000));  // base again
+    CHECK(got ==
+          std::vector<uint8_t>(base.begin() + 0x50000, base.begin() + 0x52000));  // base again
     CHECK(r.disk().allocated_clusters() == 1);
     CHECK(r.hash() == info.state_hash);
   };
@@ -562,8 +587,12 @@ TEST_CASE("every device's state survives a round trip") {
     v.queue_sel = 2;
     v.interrupt_status = 1;
     for (unsigned q = 0; q < VirtioMmio::kMaxQueues; ++q)
-      v.queues[q] = VirtqState{static_cast<uint16_t>(8u << q), q % 2 == 0, 0x80100000ull + q * 0x1000,
-                               0x80200000ull + q, 0x80300000ull + q, static_cast<uint16_t>(q + 3),
+      v.queues[q] = VirtqState{static_cast<uint16_t>(8u << q),
+                               q % 2 == 0,
+                               0x80100000ull + q * 0x1000,
+                               0x80200000ull + q,
+                               0x80300000ull + q,
+                               static_cast<uint16_t>(q + 3),
                                static_cast<uint16_t>(q + 7)};
     a.board.virtio(slot).restore(v);
   }
@@ -578,7 +607,8 @@ TEST_CASE("every device's state survives a round trip") {
     p.level[w] = 0x11111111u << w;
     p.pending[w] = 0x22222222u >> w;
     p.claimed[w] = 0x40000000u >> w;
-    for (unsigned ctx = 0; ctx < Plic::kNumContexts; ++ctx) p.enable[ctx][w] = 0x0f0f0f0fu << (ctx + w);
+    for (unsigned ctx = 0; ctx < Plic::kNumContexts; ++ctx)
+      p.enable[ctx][w] = 0x0f0f0f0fu << (ctx + w);
   }
   p.threshold = {3, 5};
   p.output = {true, false};
@@ -737,17 +767,82 @@ TEST_CASE("every device's state survives a round trip") {
   CHECK(hb.x[32] == 0);
 }
 
+TEST_CASE("dirty generations mark exactly the pages written since a checkpoint") {
+  Rig a;
+  a.load_guest();
+  a.run(2'000);
+  Bus::Memory& ram = *a.m.bus().find_memory(PAddr{kRamBase});
+  const uint64_t code = 0, ring = (kDataBase - kRamBase) >> kPageShift, amo = ring + 9;
+  CHECK(ram.dirty[code] == 1);  // loaded before any checkpoint
+  CHECK(ram.dirty[code + 1] == 0);
+  const uint32_t g = a.m.dirty_checkpoint();
+  CHECK(g == 1);
+  CHECK(a.m.bus().dirty_generation() == 2);
+  a.run(500);  // stores hit write-TLB entries filled after the checkpoint
+  CHECK(ram.dirty[code] == 1);
+  CHECK(ram.dirty[ring] == 2);
+  CHECK(ram.dirty[amo] == 2);
+  CHECK(ram.dirty[ring + 8] == 0);  // between the ring and the counter: never written
+  a.m.bus().zero_pages(ram, ring, 1);
+  CHECK(a.read64(kDataBase) == 0);
+  CHECK(ram.dirty[ring] == 2);
+}
+
+TEST_CASE("disk change tracking lists clusters changed since a checkpoint") {
+  TempDir dir;
+  const std::string image = dir / "disk.img", overlay = dir / "disk.ovl";
+  write_file(image, pattern(1 << 20, 3));
+  {
+    Disk d(DriveSpec{image, false, overlay});
+    REQUIRE(d.write(0x20000, pattern(512, 1)));
+    CHECK(d.clusters_changed_since(0) == std::vector<uint64_t>{2});
+  }
+  {
+    Disk d(DriveSpec{image, false, overlay});  // reopened: old clusters count as generation 1
+    CHECK(d.clusters_changed_since(0) == std::vector<uint64_t>{2});
+    CHECK(d.clusters_changed_since(1).empty());
+    const uint32_t g = d.write_checkpoint();
+    REQUIRE(d.write(0x70000 + 100, pattern(10, 2)));
+    CHECK(d.clusters_changed_since(g) == std::vector<uint64_t>{7});
+    CHECK(d.overlay_clusters() == (std::vector<uint64_t>{2, 7}));
+    CHECK(d.cluster_length(15) == 0x10000);
+    CHECK(d.cluster_length(16) == 0);
+    std::vector<uint8_t> got(0x10000);
+    REQUIRE(d.read_cluster(7, got));
+    CHECK(got[100] == pattern(10, 2)[0]);
+    CHECK(got[99] == pattern(1 << 20, 3)[0x70000 + 99]);  // copied from the base
+    REQUIRE(d.drop_cluster(2));
+    REQUIRE(d.load_cluster(9, std::vector<uint8_t>(0x10000, 0xab)));
+    CHECK(d.overlay_clusters() == (std::vector<uint64_t>{7, 9}));
+    CHECK(d.clusters_changed_since(g) == (std::vector<uint64_t>{2, 7, 9}));
+    CHECK_FALSE(d.load_cluster(9, std::vector<uint8_t>(100, 0)));  // wrong size
+  }
+  Disk again(DriveSpec{image, true, overlay});  // persisted: bitmap and data
+  CHECK(again.overlay_clusters() == (std::vector<uint64_t>{7, 9}));
+  std::vector<uint8_t> b(4);
+  REQUIRE(again.read(0x90000, b));
+  CHECK(b == std::vector<uint8_t>(4, 0xab));
+  REQUIRE(again.read(0x20000, b));
+  const std::vector<uint8_t> base = pattern(1 << 20, 3);
+  CHECK(b == std::vector<uint8_t>(base.begin() + 0x20000, base.begin() + 0x20004));  // dropped
+}
+
 TEST_CASE("performance: 512 MiB capture and restore", "[.perf]") {
   SnapshotStore store = SnapshotStore::in_memory();
   TempDir dir;
   SnapshotStore files = SnapshotStore::create(dir.path.string());
   Rig a(small_config(512ull << 20));
   const uint64_t pages = (512ull << 20) / kPageSize;
-  // Half of RAM in use, with compressible-but-varied contents.
+  // Half of RAM in use. Each page: 40% random bytes, the rest small
+  // integers, so zstd stores it in ~50% like the guest kernel's pages.
   std::vector<uint8_t> page(kPageSize);
   auto fill = [&](uint64_t p, uint64_t salt) {
+    uint64_t x = p * 0x9e3779b97f4a7c15ull + salt + 1;
     for (size_t i = 0; i < kPageSize; i += 8) {
-      const uint64_t v = (i % 64 == 0) ? (p * 0x9e3779b97f4a7c15ull) ^ salt ^ i : (i * p) & 0xffff;
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      const uint64_t v = i < kPageSize * 2 / 5 ? x : (x & 0x0f0f) + i;
       std::memcpy(&page[i], &v, 8);
     }
     REQUIRE(a.m.bus().write_bytes(PAddr{kRamBase + p * kPageSize}, page));
@@ -755,37 +850,40 @@ TEST_CASE("performance: 512 MiB capture and restore", "[.perf]") {
   for (uint64_t p = 0; p < pages; p += 2) fill(p, 0);
   for (SnapshotStore* s : {&store, &files}) {
     const SnapshotInfo base = s->capture(a.m, a.board, 0);
-    WARN(fmt::format("{}: initial capture of {} pages: {:.1f} ms, {} bytes", s == &store ? "memory" : "files",
-                     base.pages_written, base.seconds * 1e3, base.bytes_written));
+    WARN(fmt::format("{}: initial capture of {} pages: {:.1f} ms, {} bytes",
+                     s == &store ? "memory" : "files", base.pages_written, base.seconds * 1e3,
+                     base.bytes_written));
   }
   for (uint64_t p = 0; p < pages; p += 20) fill(p, 1);  // 5% dirty
   a.m.hart().position += 1;
   for (SnapshotStore* s : {&store, &files}) {
     const SnapshotInfo inc = s->capture(a.m, a.board, 0);
     WARN(fmt::format("{}: 5% dirty capture: {} pages hashed, {} written, {:.1f} ms, {} bytes",
-                     s == &store ? "memory" : "files", inc.pages_hashed, inc.pages_written, inc.seconds * 1e3,
-                     inc.bytes_written));
+                     s == &store ? "memory" : "files", inc.pages_hashed, inc.pages_written,
+                     inc.seconds * 1e3, inc.bytes_written));
     CHECK(inc.pages_hashed == (pages + 19) / 20);
     const SnapshotInfo none = s->capture(a.m, a.board, 0);
     WARN(fmt::format("unchanged capture: {:.1f} ms", none.seconds * 1e3));
   }
   const SnapshotInfo& target = files.snapshots().back();
-  Rig b(small_config(512ull << 20));
-  auto t0 = std::chrono::steady_clock::now();
-  files.restore(target, b.m, b.board);
-  auto t1 = std::chrono::steady_clock::now();
-  WARN(fmt::format("restore into a fresh machine ({} non-zero pages): {:.1f} ms", pages / 2,
-                   std::chrono::duration<double, std::milli>(t1 - t0).count()));
+  // The seek case: the same machine ran on and changed 5% of its pages.
   for (uint64_t p = 0; p < pages; p += 20) fill(p, 2);
-  t0 = std::chrono::steady_clock::now();
+  auto t0 = std::chrono::steady_clock::now();
   files.restore(target, a.m, a.board);
-  t1 = std::chrono::steady_clock::now();
+  auto t1 = std::chrono::steady_clock::now();
   WARN(fmt::format("restore in place after 5% of the pages changed: {:.1f} ms",
+                   std::chrono::duration<double, std::milli>(t1 - t0).count()));
+  Rig b(small_config(512ull << 20));
+  t0 = std::chrono::steady_clock::now();
+  files.restore(target, b.m, b.board);
+  t1 = std::chrono::steady_clock::now();
+  WARN(fmt::format("restore into a fresh machine ({} non-zero pages): {:.1f} ms", pages / 2,
                    std::chrono::duration<double, std::milli>(t1 - t0).count()));
   t0 = std::chrono::steady_clock::now();
   const Hash128 full = a.hash();
   t1 = std::chrono::steady_clock::now();
-  WARN(fmt::format("full_state_hash: {:.1f} ms", std::chrono::duration<double, std::milli>(t1 - t0).count()));
+  WARN(fmt::format("full_state_hash: {:.1f} ms",
+                   std::chrono::duration<double, std::milli>(t1 - t0).count()));
   CHECK(full == target.state_hash);
   CHECK(b.hash() == target.state_hash);
 }

@@ -32,6 +32,21 @@ class HostInput {
   virtual void entropy(std::span<uint8_t> out) = 0;
 };
 
+// Forwards to a HostInput chosen later (a board is built before the replay
+// input that needs its clock, and a live session switches between recording
+// and replaying). Must point somewhere before the guest runs.
+class InputSwitch : public HostInput {
+ public:
+  void set(HostInput* to) { to_ = to; }
+  HostInput* get() const { return to_; }
+  size_t console(std::span<uint8_t> out) override { return to_->console(out); }
+  uint64_t wall_clock_ns() override { return to_->wall_clock_ns(); }
+  void entropy(std::span<uint8_t> out) override { to_->entropy(out); }
+
+ private:
+  HostInput* to_ = nullptr;
+};
+
 // Reads the live host: console bytes from a callback (the CLI's terminal),
 // CLOCK_REALTIME, getrandom(2).
 class LiveHostInput : public HostInput {

@@ -108,6 +108,9 @@ PageRef page_ref_of(const uint8_t* page) {
 struct PageStore::Codec {
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  Codec() = default;
+  Codec(const Codec&) = delete;
+  Codec& operator=(const Codec&) = delete;
   ~Codec() {
     ZSTD_freeCCtx(cctx);
     ZSTD_freeDCtx(dctx);

@@ -1,0 +1,174 @@
+#include "replay/recorder.hpp"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "core/user_error.hpp"
+#include "devices/boot.hpp"
+
+namespace hs {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Wall time between journal flushes while running: bounds what a kill loses.
+constexpr auto kFlushEvery = std::chrono::milliseconds(250);
+
+void prepare_directory(const std::string& dir, bool force) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) throw UserError(fmt::format("{}: not a directory", dir));
+    if (!fs::is_empty(dir, ec)) {
+      if (!force)
+        throw UserError(fmt::format("{}: directory exists and is not empty (use --force)", dir));
+      for (const auto& entry : fs::directory_iterator(dir)) fs::remove_all(entry.path(), ec);
+    }
+  }
+  fs::create_directories(dir, ec);
+  if (ec) throw UserError(fmt::format("{}: {}", dir, ec.message()));
+}
+
+RecordingManifest make_manifest(const RecordOptions& opt, const MachineConfig& cfg) {
+  RecordingManifest m;
+  m.hindsight_version = HINDSIGHT_VERSION;
+  m.created = utc_timestamp();
+  m.command_line = opt.command_line;
+  m.ram_size = cfg.boot.ram_size;
+  auto image = [&](const std::string& path) { return store_image(opt.dir, path, opt.copy_images); };
+  if (cfg.boot.bios == "none") {
+    m.bios_mode = BiosMode::kNone;
+  } else if (cfg.boot.bios.empty()) {
+    const std::string fw = default_firmware();
+    if (fw.empty())
+      throw UserError("no default firmware: install Debian's opensbi package or pass --bios");
+    m.bios_mode = BiosMode::kDefault;
+    m.bios = image(fw);
+  } else {
+    m.bios_mode = BiosMode::kFile;
+    m.bios = image(cfg.boot.bios);
+  }
+  if (!cfg.boot.kernel.empty()) m.kernel = image(cfg.boot.kernel);
+  if (!cfg.boot.initrd.empty()) m.initrd = image(cfg.boot.initrd);
+  if (!cfg.boot.dtb.empty()) m.dtb = image(cfg.boot.dtb);
+  m.append = cfg.boot.append;
+  for (const DriveSpec& d : cfg.drives) {
+    // A replay starts from the base image alone: a pre-filled persistent
+    // overlay would be guest-visible state the recording does not hold.
+    std::error_code ec;
+    if (!d.overlay.empty() && fs::exists(d.overlay, ec) && fs::file_size(d.overlay, ec) > 0)
+      throw UserError(fmt::format(
+          "{}: recording needs an empty or new overlay (the recording must start from the base "
+          "image)",
+          d.overlay));
+    m.drives.push_back(DriveRef{image(d.file), d.readonly});
+  }
+  m.rng = cfg.rng;
+  m.snapshot_interval = opt.snapshot_every;
+  m.pacing = true;
+  return m;
+}
+
+}  // namespace
+
+Recorder::Recorder(const RecordOptions& opt, const MachineConfig& cfg) : opt_(opt) {
+  prepare_directory(opt_.dir, opt_.force);
+  manifest_ = make_manifest(opt_, cfg);
+  write_manifest(opt_.dir, manifest_);
+  journal_ = std::make_unique<JournalWriter>(JournalWriter::create(opt_.dir));
+  snapshots_ = std::make_unique<SnapshotStore>(SnapshotStore::create(opt_.dir));
+}
+
+Recorder::~Recorder() = default;
+
+void Recorder::attach(Session& session, InputSwitch& input_switch, HostInput& live,
+                      std::function<uint64_t(Position, uint64_t)> pace) {
+  session_ = &session;
+  Machine& m = session.machine();
+  input_ = std::make_unique<RecordingHostInput>(live, *journal_, m.hart().clock());
+  input_switch.set(input_.get());
+  m.on_poll = [this] { on_poll(); };
+  if (pace) {
+    m.pace_idle = [this, pace = std::move(pace)](Position now, uint64_t n) {
+      const uint64_t step = pace(now, n);
+      if (step < n) input_->log_wake(now + step);
+      return step;
+    };
+  }
+  last_flush_ = std::chrono::steady_clock::now();
+}
+
+void Recorder::on_poll() {
+  Machine& m = session_->machine();
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_flush_ >= kFlushEvery) {
+    journal_->flush(m.position());
+    last_flush_ = now;
+  }
+  session_->board().poll_input();
+  if (stop_requested_) m.request_stop();
+}
+
+void Recorder::request_stop() { stop_requested_ = true; }
+
+void Recorder::snapshot() {
+  const SnapshotInfo info =
+      snapshots_->capture(session_->machine(), session_->board(), journal_->events_written() +
+                                                                      journal_->pending());
+  ++result_.snapshots;
+  result_.snapshot_bytes += info.bytes_written;
+  result_.snapshot_seconds += info.seconds;
+  journal_->flush(info.position);
+  last_flush_ = std::chrono::steady_clock::now();
+}
+
+RecordResult Recorder::run() {
+  Machine& m = session_->machine();
+  snapshot();  // position 0: seeking never has to replay from the boot images
+  const uint64_t every = opt_.snapshot_every;
+  for (;;) {
+    Position until = Position::max();
+    if (every) until = Position{(m.position().v / every + 1) * every};
+    if (opt_.limit) until = std::min(until, Position{opt_.limit});
+    const StopReason why = m.run(until);
+    if (why != StopReason::kTarget) return finish(why);
+    if (opt_.limit && m.position().v >= opt_.limit) return finish(why);
+    snapshot();
+  }
+}
+
+RecordResult Recorder::finish(StopReason why) {
+  Machine& m = session_->machine();
+  result_.stop = why;
+  RecordingEnd& end = result_.end;
+  end.position = m.position();
+  if (why == StopReason::kRequest) {
+    input_->log_stop(end.position);
+    end.reason = EndReason::kUserStop;
+  } else if (why == StopReason::kExit) {
+    end.reason = EndReason::kGuestExit;
+    end.exit_code = m.exit_code().value_or(0);
+  } else {
+    end.reason = EndReason::kLimit;
+  }
+  // The final snapshot makes the end seekable and gives the state hash
+  // replay must reproduce.
+  const SnapshotInfo last =
+      snapshots_->capture(m, session_->board(), journal_->events_written() + journal_->pending());
+  ++result_.snapshots;
+  result_.snapshot_bytes += last.bytes_written;
+  result_.snapshot_seconds += last.seconds;
+  journal_->close(end.position);
+  end.state_hash = Digest128::from_halves(last.state_hash.hi, last.state_hash.lo);
+  end.instructions = m.hart().instret;
+  end.idle_positions = m.idle_positions();
+  end.events = journal_->events_written();
+  end.frames = journal_->frames().size();
+  end.journal_bytes = journal_->bytes_written();
+  write_end(opt_.dir, end);
+  return result_;
+}
+
+}  // namespace hs

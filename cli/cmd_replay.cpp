@@ -8,7 +8,9 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/gdb_stub.hpp"
 #include "replay/timeline.hpp"
+#include "rsp/replay_debuggee.hpp"
 
 namespace hs {
 
@@ -16,9 +18,11 @@ namespace {
 
 struct ReplayOptions {
   std::string dir;
+  std::string gdb;
   uint64_t until = UINT64_MAX;
   std::optional<uint64_t> seek;
   bool quiet = false;
+  bool wait_gdb = false;
 };
 
 const char* const kAbi[32] = {"zero", "ra", "sp", "gp", "tp",  "t0",  "t1", "t2",
@@ -66,6 +70,15 @@ class Progress {
 
 int replay(const ReplayOptions& o) {
   Timeline t(o.dir);
+  if (!o.gdb.empty()) {
+    // Under gdb: the replay starts at position 0 and moves only as gdb asks;
+    // the guest's console output goes to stdout as it is replayed.
+    t.session().board().uart().on_tx = [](uint8_t c) { std::fputc(c, stdout); };
+    rsp::ReplayDebuggee target(t);
+    serve_gdb(target, o.gdb);
+    std::fflush(stdout);
+    return 0;
+  }
   std::string out;
   const bool echo = !o.quiet && !o.seek;
   t.session().board().uart().on_tx = [&out, echo](uint8_t c) {
@@ -84,7 +97,10 @@ int replay(const ReplayOptions& o) {
   Timeline::Stop stop;
   {
     Progress progress(t.end());
-    const auto report = [&progress](Position p) { progress(p); };
+    const auto report = [&progress](Position p) {
+      progress(p);
+      return true;
+    };
     stop = o.seek ? t.seek(Position{*o.seek}) : t.run_to(Position{o.until}, report);
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
@@ -118,6 +134,11 @@ Command add_replay_command(CLI::App& app) {
   cmd->add_option("--seek", o->seek,
                   "Restore the nearest snapshot, run to this position and print the hart state");
   cmd->add_flag("-q,--quiet", o->quiet, "Do not print the guest's console output");
+  cmd->add_option("--gdb", o->gdb,
+                  "Serve gdb on [HOST:]PORT (default host 127.0.0.1) at position 0; forward and "
+                  "reverse execution, monitor info replay / replay_break / replay_seek");
+  cmd->add_flag_callback("-s", [o] { o->gdb = "1234"; }, "Shorthand for --gdb 1234 (as QEMU)");
+  cmd->add_flag("-S", o->wait_gdb, "Accepted for QEMU compatibility (a replay under gdb always waits)");
   cmd->footer(
       "Needs none of the original files. Exit code: the guest's when the replay reaches the "
       "end of a recording that ended with a power-off, 1 on a divergence.");

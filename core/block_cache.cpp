@@ -44,6 +44,7 @@ Block* BlockCache::decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, u
   // instruction per block, so every fetch is checked.
   const uint32_t max_insns = hart.fetch_cached(vpc) ? kMaxInsns : 1;
   while (n < max_insns) {
+    if (n > 0 && breakpoints_ && breakpoints_->count(pc)) break;
     const uint64_t off = pc & (kPageSize - 1);
     uint16_t lo;
     std::memcpy(&lo, p, 2);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/decoder.hpp"
@@ -55,6 +56,10 @@ class BlockCache {
     return lookup_slow(hart, host, pa);
   }
 
+  // Debugger breakpoints (virtual pcs, or nullptr): decoding ends a block
+  // before any of them, so each starts a block. Call invalidate_all() after.
+  void set_breakpoints(const std::unordered_set<uint64_t>* pcs) { breakpoints_ = pcs; }
+
   // Invalidate blocks decoded from physical page `ppage` (page-aligned).
   void invalidate_page(uint64_t ppage);
   // Free blocks invalidated since the last call. Call only when no block is executing.
@@ -91,6 +96,7 @@ class BlockCache {
   std::unordered_map<Key, Block*, KeyHash> blocks_;
   std::unordered_map<uint64_t, std::vector<Block*>> by_page_;  // ppage -> its blocks
   std::vector<Block*> retired_;
+  const std::unordered_set<uint64_t>* breakpoints_ = nullptr;
 
   Block* scratch_ = nullptr;
   uint64_t decoded_ = 0;

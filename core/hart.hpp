@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "core/bus.hpp"
 #include "core/clock.hpp"
@@ -79,6 +80,19 @@ struct HartState {
   bool block_exit = false;
   // The hart executed WFI and sleeps until wfi_wakeup() (cleared by the loop).
   bool wfi = false;
+};
+
+// A debugger watchpoint on guest virtual addresses [addr, addr + len).
+struct Watchpoint {
+  uint64_t addr = 0, len = 0;
+  bool read = false, write = false;
+};
+
+// The access that hit a watchpoint (valid until the next run).
+struct WatchHit {
+  bool hit = false;
+  bool write = false;
+  uint64_t addr = 0;  // the watched address that was accessed
 };
 
 class Hart : public HartState, public IrqSink {
@@ -162,7 +176,28 @@ class Hart : public HartState, public IrqSink {
   // from the PLIC's S-mode context).
   void set_irq(unsigned line, bool level) override;
 
+  // ---- debugger (mmu.cpp) ----
+  // While watchpoints exist, data accesses to their pages get no TLB entries,
+  // so every access there takes the slow path, which notes hits in
+  // watch_hit and ends the block after the accessing instruction.
+  void set_watchpoints(std::vector<Watchpoint> w);
+  // Debugger view of memory: translates va with the current satp like a
+  // supervisor data access would (M-mode or Bare: identity), without
+  // permission checks, A/D updates or trap state. False if unmapped.
+  bool debug_translate(uint64_t va, PAddr& pa) const;
+  // Breakpoint/watchpoint stops can be disarmed while the debugger seeks.
+  bool watch_armed = true;
+  const std::vector<Watchpoint>& watchpoints() const { return watchpoints_; }
+  WatchHit watch_hit;
+
  private:
+  bool watched_page(uint64_t va) const;
+  void note_access(uint64_t va, unsigned size, bool write);
+  bool load_access(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t& out);
+  bool store_access(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t value);
+  void* amo_access(const DecodedInsn& i, uint64_t va, unsigned size);
+  std::vector<Watchpoint> watchpoints_;
+
   TlbEntry& tlb_entry(unsigned mode, AccessType t, uint64_t va) {
     return tlb_[mode][t][(va >> kPageShift) & (kTlbSize - 1)];
   }

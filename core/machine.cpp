@@ -65,8 +65,20 @@ void Machine::advance_devices() {
   return chain && f == Flow::kJump;
 }
 
-StopReason Machine::run(Position until) {
+void Machine::set_breakpoints(std::unordered_set<uint64_t> pcs) {
+  breakpoints_ = std::move(pcs);
+  blocks_.set_breakpoints(breakpoints_.empty() ? nullptr : &breakpoints_);
+  blocks_.invalidate_all();
+}
+
+StopReason Machine::run(Position until, bool step_over_breakpoint) {
   stop_ = false;
+  hart_.watch_hit = WatchHit{};
+  const Position started = position();
+  auto at_breakpoint = [&] {
+    return !breakpoints_.empty() && breakpoints_armed_ && breakpoints_.count(hart_.pc) &&
+           !(step_over_breakpoint && hart_.position == started.v);
+  };
   for (;;) {
     blocks_.collect();
     if (stop_) return exit_code_ ? StopReason::kExit : StopReason::kRequest;
@@ -110,6 +122,7 @@ StopReason Machine::run(Position until) {
     // Fast path: chain blocks while only plain control flow happens. Whatever
     // can change interrupt state or deadlines (CSR writes, MMIO, traps, WFI)
     // ends its block with another flow and brings us back to the checks above.
+    if (at_breakpoint()) return StopReason::kBreakpoint;
     Block* b = blocks_.lookup(hart_);
     for (;;) {
       if (!b) {
@@ -117,8 +130,11 @@ StopReason Machine::run(Position until) {
         ++hart_.position;
         break;
       }
-      if (!run_block(*b, std::max<uint64_t>(stop_at - hart_.position, 1))) break;
-      if (hart_.position >= stop_at) break;
+      if (!run_block(*b, std::max<uint64_t>(stop_at - hart_.position, 1))) {
+        if (hart_.watch_hit.hit) return StopReason::kWatchpoint;
+        break;
+      }
+      if (hart_.position >= stop_at || at_breakpoint()) break;
       b = blocks_.lookup(hart_);
     }
   }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <unordered_set>
 #include <vector>
 
 #include "core/block_cache.hpp"
@@ -26,6 +27,8 @@ enum class StopReason {
   kExit,      // the guest requested power-off/reset (see exit_code())
   kIdle,      // WFI with no interrupt that can ever arrive (no deadline, no input)
   kRequest,   // request_stop() was called
+  kBreakpoint,  // about to execute an instruction at a breakpoint (pc unchanged)
+  kWatchpoint,  // an instruction just accessed a watchpoint (hart().watch_hit)
 };
 
 class Machine {
@@ -63,8 +66,22 @@ class Machine {
   // delivered where they were recorded.
   std::function<Position()> next_input;
 
-  // Runs until position `until`, a guest exit, or a stop request.
-  StopReason run(Position until = Position::max());
+  // Runs until position `until`, a guest exit, a stop request, or a
+  // breakpoint/watchpoint. With `step_over_breakpoint`, a breakpoint at the
+  // pc where the run starts is ignored (resuming from a breakpoint).
+  StopReason run(Position until = Position::max(), bool step_over_breakpoint = false);
+
+  // Debugger breakpoints on guest virtual pcs. Changing them drops decoded
+  // blocks, which are then split so that every breakpoint starts a block: the
+  // check costs one set lookup per block, and nothing when there are none.
+  void set_breakpoints(std::unordered_set<uint64_t> pcs);
+  const std::unordered_set<uint64_t>& breakpoints() const { return breakpoints_; }
+  // Disarmed, breakpoints and watchpoints stay in place (blocks stay split,
+  // watched pages stay out of the TLB) but do not stop the run: for seeking.
+  void arm_debug_stops(bool armed) {
+    breakpoints_armed_ = armed;
+    hart_.watch_armed = armed;
+  }
 
   // Guest power-off (test finisher, SBI reset through it): stops the loop.
   void request_exit(int code) {
@@ -101,6 +118,8 @@ class Machine {
   Decoder decoder_;
   BlockCache blocks_;
   std::vector<Device*> timed_;
+  std::unordered_set<uint64_t> breakpoints_;
+  bool breakpoints_armed_ = true;
   std::optional<int> exit_code_;
   bool stop_ = false;
   uint64_t next_poll_ = 0;

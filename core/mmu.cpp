@@ -112,6 +112,8 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty) {
   // A PMP boundary inside the page would make the outcome depend on the
   // offset, which the fast path does not look at.
   if (!m || !pmp_allows(page, kPageSize, t, p)) return;
+  // Watched pages stay out of the data TLB so every access is checked.
+  if (t != kExec && !watchpoints_.empty() && watched_page(va)) return;
   // Writes to code pages must reach Bus::write (block invalidation), and a
   // clean PTE must see its D bit set by the walk on the first write.
   if (t == kWrite && (!m->writable || !dirty || bus_.is_code_page(page))) return;
@@ -226,7 +228,7 @@ bool Hart::pmp_allows(PAddr pa, uint64_t len, AccessType type, Priv p) const {
 
 // ---- slow paths ----
 
-bool Hart::load_slow(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t& out) {
+bool Hart::load_access(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t& out) {
   cur_idx = i.idx;
   auto fail = [&] {
     trap_cause = cause::kLoadAccessFault;
@@ -262,7 +264,7 @@ bool Hart::load_slow(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t&
   return bus_.read(pa, size, out) || fail();
 }
 
-bool Hart::store_slow(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t value) {
+bool Hart::store_access(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t value) {
   cur_idx = i.idx;
   auto fail = [&] {
     trap_cause = cause::kStoreAccessFault;
@@ -292,7 +294,7 @@ bool Hart::store_slow(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t
   return bus_.write(pa, size, value) || fail();
 }
 
-void* Hart::amo_slow(const DecodedInsn& i, uint64_t va, unsigned size) {
+void* Hart::amo_access(const DecodedInsn& i, uint64_t va, unsigned size) {
   cur_idx = i.idx;
   if (va & (size - 1)) {
     raise(cause::kStoreMisaligned, va);
@@ -331,6 +333,85 @@ const uint8_t* Hart::fetch_slow(uint64_t va, PAddr& pa) {
     return nullptr;
   }
   return m->host + (pa.v - m->base.v);
+}
+
+}  // namespace hs
+
+namespace hs {
+
+// ---- debugger watchpoints ----
+
+void Hart::set_watchpoints(std::vector<Watchpoint> w) {
+  watchpoints_ = std::move(w);
+  tlb_flush();
+}
+
+bool Hart::debug_translate(uint64_t va, PAddr& pa) const {
+  const uint64_t mode = satp >> satp::kModeShift;
+  if (priv == Priv::M || mode == satp::kModeBare) {
+    pa = PAddr{va};
+    return true;
+  }
+  const unsigned levels = mode == satp::kModeSv48 ? 4 : 3;
+  if (static_cast<uint64_t>(isa::sext(va, kPageShift + kLevelBits * levels)) != va) return false;
+  uint64_t table = (satp & satp::kPpnMask) << kPageShift;
+  for (int level = static_cast<int>(levels) - 1; level >= 0; --level) {
+    const unsigned shift = kPageShift + kLevelBits * level;
+    const PAddr pte_pa{table + ((va >> shift) & ((1u << kLevelBits) - 1)) * 8};
+    const Bus::Memory* m = const_cast<Bus&>(bus_).find_memory(pte_pa, 8);
+    if (!m) return false;
+    uint64_t e;
+    std::memcpy(&e, m->host + (pte_pa.v - m->base.v), 8);
+    if (!(e & pte::kV)) return false;
+    if (!(e & (pte::kR | pte::kX))) {
+      table = pte::ppn(e) << kPageShift;
+      continue;
+    }
+    const uint64_t low_ppn = (1ull << (kLevelBits * level)) - 1;
+    pa = PAddr{((pte::ppn(e) & ~low_ppn) << kPageShift) | (va & ((1ull << shift) - 1))};
+    return true;
+  }
+  return false;
+}
+
+bool Hart::watched_page(uint64_t va) const {
+  const uint64_t page = va >> kPageShift;
+  for (const Watchpoint& w : watchpoints_)
+    if (page >= (w.addr >> kPageShift) && page <= ((w.addr + w.len - 1) >> kPageShift)) return true;
+  return false;
+}
+
+void Hart::note_access(uint64_t va, unsigned size, bool write) {
+  if (!watch_armed) return;
+  for (const Watchpoint& w : watchpoints_) {
+    if (!(write ? w.write : w.read)) continue;
+    if (va < w.addr + w.len && w.addr < va + size) {
+      watch_hit = WatchHit{true, write, std::max(va, w.addr)};
+      block_exit = true;  // stop right after this instruction
+      return;
+    }
+  }
+}
+
+bool Hart::load_slow(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t& out) {
+  const bool ok = load_access(i, va, size, out);
+  if (ok && !watchpoints_.empty()) note_access(va, size, false);
+  return ok;
+}
+
+bool Hart::store_slow(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t value) {
+  const bool ok = store_access(i, va, size, value);
+  if (ok && !watchpoints_.empty()) note_access(va, size, true);
+  return ok;
+}
+
+void* Hart::amo_slow(const DecodedInsn& i, uint64_t va, unsigned size) {
+  void* p = amo_access(i, va, size);
+  if (p && !watchpoints_.empty()) {
+    note_access(va, size, false);
+    if (!watch_hit.hit) note_access(va, size, true);
+  }
+  return p;
 }
 
 }  // namespace hs

@@ -137,7 +137,10 @@ bool Timeline::verify(const Check& check) {
   return false;
 }
 
-Timeline::Stop Timeline::run_to(Position target, const std::function<void(Position)>& progress) {
+Timeline::Stop Timeline::run_to(Position target, const std::function<bool(Position)>& progress,
+                                bool step_over_breakpoint) {
+  // Slices bound how long a progress callback (a debugger's Ctrl-C) waits.
+  constexpr uint64_t kSlice = 10'000'000;
   target = std::min(target, end_);
   Machine& m = machine();
   if (!error_.empty()) return Stop::kDivergence;
@@ -152,13 +155,17 @@ Timeline::Stop Timeline::run_to(Position target, const std::function<void(Positi
     }
     if (now >= target || stopped) break;
     while (next != checks_.end() && next->pos <= now) ++next;
-    const Position stop = next == checks_.end() ? target : std::min(target, next->pos);
-    const StopReason why = m.run(stop);
+    Position stop = next == checks_.end() ? target : std::min(target, next->pos);
+    if (progress) stop = std::min(stop, now + kSlice);
+    const StopReason why = m.run(stop, step_over_breakpoint && now == m.position());
+    step_over_breakpoint = false;
     if (const auto& d = replay_input_->divergence()) {
       diverged(d->what);
       return Stop::kDivergence;
     }
-    if (progress) progress(m.position());
+    if (why == StopReason::kBreakpoint) return Stop::kBreakpoint;
+    if (why == StopReason::kWatchpoint) return Stop::kWatchpoint;
+    if (progress && !progress(m.position())) return Stop::kInterrupted;
     if (why != StopReason::kTarget && m.position() < end_) {
       diverged(fmt::format("replay diverged: the guest {} at position {}, but the recording "
                            "continues to {}",
@@ -185,6 +192,15 @@ void Timeline::restore_nearest(Position target) {
   }
   replay_input_->set_cursor(cursor);
   last_verified_ = machine().position();
+}
+
+std::optional<Position> Timeline::checkpoint_before(Position p) const {
+  std::optional<Position> best;
+  for (const SnapshotStore* store : {static_cast<const SnapshotStore*>(&checkpoints_),
+                                     static_cast<const SnapshotStore*>(snapshots_.get())})
+    for (const SnapshotInfo& s : store->snapshots())
+      if (s.position < p && (!best || s.position > *best)) best = s.position;
+  return best;
 }
 
 Timeline::Stop Timeline::seek(Position target) {

@@ -30,6 +30,9 @@ class Timeline {
     kTarget,      // reached the requested position
     kEnd,         // reached the end of the recording
     kDivergence,  // the replay no longer matches the recording (see error())
+    kBreakpoint,  // a debugger breakpoint (Machine::set_breakpoints)
+    kWatchpoint,  // a debugger watchpoint (hart().watch_hit)
+    kInterrupted, // `progress` returned false
   };
 
   // Opens REC: manifest, image hashes, journal, snapshots, end record; builds
@@ -53,13 +56,19 @@ class Timeline {
   Machine& machine() { return session_->machine(); }
   Position position() { return machine().position(); }
 
-  // Replays forward to min(target, end()). Cost: the instructions between.
-  // `progress` is called now and then with the current position.
-  Stop run_to(Position target, const std::function<void(Position)>& progress = {});
+  // Replays forward to min(target, end()), stopping early at armed debugger
+  // breakpoints/watchpoints. Cost: the instructions between. `progress` is
+  // called every few million positions; returning false interrupts.
+  // `step_over_breakpoint` ignores a breakpoint at the starting pc.
+  Stop run_to(Position target, const std::function<bool(Position)>& progress = {},
+              bool step_over_breakpoint = false);
   // Goes to `target` (<= end()): restores the nearest checkpoint at or before
   // it unless the current position is already on the way, then runs forward.
   // Cost: one restore (~20-150 ms) plus at most one snapshot interval of replay.
   Stop seek(Position target);
+  // The latest position before `p` that seek() can restore directly (a
+  // recorded snapshot or an in-memory checkpoint), or nullopt.
+  std::optional<Position> checkpoint_before(Position p) const;
 
   // The first divergence, as one line for the user (empty if none).
   const std::string& error() const { return error_; }

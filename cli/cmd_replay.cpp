@@ -75,7 +75,7 @@ int replay(const ReplayOptions& o) {
     // the guest's console output goes to stdout as it is replayed.
     t.session().board().uart().on_tx = [](uint8_t c) { std::fputc(c, stdout); };
     rsp::ReplayDebuggee target(t);
-    serve_gdb(target, o.gdb);
+    GdbStub(o.gdb).serve(target);
     std::fflush(stdout);
     return 0;
   }

@@ -3,26 +3,61 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <optional>
 #include <chrono>
 #include <fstream>
 #include <memory>
 
 #include "cli/commands.hpp"
 #include "cli/console.hpp"
+#include "cli/gdb_stub.hpp"
 #include "core/user_error.hpp"
 #include "replay/recorder.hpp"
+#include "rsp/live_debuggee.hpp"
 
 namespace hs {
 
 namespace {
 
+// A private temporary directory, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/hindsight-live-XXXXXX";
+    if (!mkdtemp(pattern.data())) throw UserError(fmt::format("{}: {}", pattern, std::strerror(errno)));
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 struct LiveOptions {
   MachineOptions machine;
   std::string dump_dtb;
+  std::string gdb;
+  bool wait_gdb = false;
   bool stats = false;
   bool no_pace = false;
   void add_to(CLI::App& cmd) {
     machine.add_to(cmd);
+    cmd.add_option("--gdb", gdb,
+                   "Serve gdb on [HOST:]PORT (default host 127.0.0.1). The run is recorded as it "
+                   "goes, so reverse-stepi/reverse-continue work at any moment");
+    cmd.add_flag_callback("-s", [this] { gdb = "1234"; }, "Shorthand for --gdb 1234 (as QEMU)");
+    cmd.add_flag("-S", wait_gdb, "Wait for gdb before the first instruction (as QEMU)");
     cmd.add_flag("--no-pace", no_pace,
                  "Let guest time jump through idle periods instead of sleeping in real time");
     cmd.add_flag("--stats", stats,
@@ -64,6 +99,8 @@ int exit_code_of(StopReason why, Machine& m) {
       return 1;
     case StopReason::kRequest:
     case StopReason::kTarget:
+    case StopReason::kBreakpoint:
+    case StopReason::kWatchpoint:
       break;
   }
   return 0;
@@ -82,10 +119,55 @@ int dump_dtb(const MachineConfig& cfg, const std::string& path) {
   return 0;
 }
 
+// A live run under gdb, recorded as it goes (into REC, or a temporary
+// recording removed at exit). Returns the stop that ended the run.
+StopReason run_under_gdb(LiveOptions& o, Session& s, Recorder& recorder, Console& console,
+                         const std::string& dir) {
+  GdbStub stub(o.gdb);
+  Machine& m = s.machine();
+  rsp::LiveDebuggee target(s, recorder, dir);
+  auto record_poll = m.on_poll;
+  bool attach = false;
+  m.on_poll = [&] {
+    record_poll();
+    if (console.quit_requested()) {
+      recorder.request_stop();
+      m.request_stop();
+    }
+    if (stub.client_waiting()) {
+      attach = true;
+      m.request_stop();
+    }
+  };
+  recorder.start();
+  bool killed = false;
+  if (o.wait_gdb) killed = stub.serve(target);
+  while (!killed && !target.finished()) {
+    attach = false;
+    const StopReason why = recorder.run_until(Position::max());
+    if (why == StopReason::kRequest && attach && !console.quit_requested()) {
+      killed = stub.serve(target);  // gdb attached while the guest ran
+      continue;
+    }
+    if (why == StopReason::kBreakpoint || why == StopReason::kWatchpoint) continue;
+    return why;
+  }
+  return target.finished().value_or(StopReason::kRequest);
+}
+
 int run_live(LiveOptions& o, const RecordOptions* rec_opt) {
   const MachineConfig cfg = o.machine.config();
   if (!o.dump_dtb.empty()) return dump_dtb(cfg, o.dump_dtb);
 
+  // Under gdb a plain `run` records into a temporary directory too.
+  std::optional<TempDir> temp;
+  RecordOptions temp_opt;
+  if (!rec_opt && !o.gdb.empty()) {
+    temp.emplace();
+    temp_opt.dir = temp->path();
+    temp_opt.force = true;
+    rec_opt = &temp_opt;
+  }
   std::unique_ptr<Recorder> recorder;
   if (rec_opt) recorder = std::make_unique<Recorder>(*rec_opt, cfg);
 
@@ -102,7 +184,12 @@ int run_live(LiveOptions& o, const RecordOptions* rec_opt) {
 
   const auto started = std::chrono::steady_clock::now();
   StopReason why;
-  if (recorder) {
+  if (recorder && !o.gdb.empty()) {
+    recorder->attach(s, input, live, pace);
+    why = run_under_gdb(o, s, *recorder, console, rec_opt->dir);
+    recorder->finish(why);
+    console.flush();
+  } else if (recorder) {
     recorder->attach(s, input, live, pace);
     auto record_poll = m.on_poll;
     m.on_poll = [&] {

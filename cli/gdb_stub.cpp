@@ -1,25 +1,31 @@
 #include "cli/gdb_stub.hpp"
 
 #include <fmt/format.h>
+#include <poll.h>
 
-#include "rsp/connection.hpp"
 #include "rsp/server.hpp"
 
 namespace hs {
 
-bool serve_gdb(rsp::Debuggee& target, const std::string& address) {
-  rsp::Listener listener(rsp::parse_listen_address(address));
-  fmt::print(stderr, "hindsight: waiting for gdb on port {} (target remote :{})\n",
-             listener.port(), listener.port());
+GdbStub::GdbStub(const std::string& address) : listener_(rsp::parse_listen_address(address)) {
+  fmt::print(stderr, "hindsight: gdb server on port {} (gdb: target remote :{})\n",
+             listener_.port(), listener_.port());
+}
+
+bool GdbStub::client_waiting() {
+  struct pollfd p = {listener_.fd(), POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+bool GdbStub::serve(rsp::Debuggee& target) {
   std::optional<rsp::Connection> conn;
-  while (!conn) conn = listener.accept(std::chrono::milliseconds(-1));
+  while (!conn) conn = listener_.accept(std::chrono::milliseconds(-1));
   rsp::GdbServer server(target, *conn);
-  server.housekeeping = [&listener] {
-    for (const std::string& peer : listener.refuse_pending())
+  server.housekeeping = [this] {
+    for (const std::string& peer : listener_.refuse_pending())
       fmt::print(stderr, "hindsight: refused a second gdb connection from {}\n", peer);
   };
-  const rsp::GdbServer::End end = server.serve();
-  return end == rsp::GdbServer::End::kKilled;
+  return server.serve() == rsp::GdbServer::End::kKilled;
 }
 
 }  // namespace hs

@@ -1,16 +1,28 @@
 // Serving gdb from a subcommand: listen, wait for the client, serve it.
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "rsp/connection.hpp"
 #include "rsp/debuggee.hpp"
 
 namespace hs {
 
-// Listens on `address` ([HOST:]PORT, default host 127.0.0.1), tells the user
-// on stderr, waits for gdb and serves it until it detaches, kills or
-// disconnects. A second client is refused while one is attached. Returns
-// true if gdb killed the target. Throws UserError for a bad or busy address.
-bool serve_gdb(rsp::Debuggee& target, const std::string& address);
+class GdbStub {
+ public:
+  // Listens on `address` ([HOST:]PORT, default host 127.0.0.1) and says so
+  // on stderr. Throws UserError for a bad or busy address.
+  explicit GdbStub(const std::string& address);
+  // A client is waiting to be served (never blocks).
+  bool client_waiting();
+  // Waits for gdb and serves it until it detaches, kills or disconnects. A
+  // second client is refused while one is attached. True if gdb killed the
+  // target.
+  bool serve(rsp::Debuggee& target);
+
+ private:
+  rsp::Listener listener_;
+};
 
 }  // namespace hs

@@ -124,19 +124,34 @@ void Recorder::snapshot() {
   last_flush_ = std::chrono::steady_clock::now();
 }
 
-RecordResult Recorder::run() {
-  Machine& m = session_->machine();
+void Recorder::start() {
   snapshot();  // position 0: seeking never has to replay from the boot images
+}
+
+void Recorder::sync_journal() { journal_->flush(session_->machine().position()); }
+
+StopReason Recorder::run_until(Position until, bool step_over_breakpoint) {
+  Machine& m = session_->machine();
   const uint64_t every = opt_.snapshot_every;
+  if (opt_.limit) until = std::min(until, Position{opt_.limit});
   for (;;) {
-    Position until = Position::max();
-    if (every) until = Position{(m.position().v / every + 1) * every};
-    if (opt_.limit) until = std::min(until, Position{opt_.limit});
-    const StopReason why = m.run(until);
-    if (why != StopReason::kTarget) return finish(why);
-    if (opt_.limit && m.position().v >= opt_.limit) return finish(why);
-    snapshot();
+    Position stop = until;
+    if (every) stop = std::min(stop, Position{(m.position().v / every + 1) * every});
+    const StopReason why = m.run(stop, step_over_breakpoint);
+    step_over_breakpoint = false;
+    if (why != StopReason::kTarget) return why;
+    if (every && m.position().v % every == 0) snapshot();
+    if (m.position() >= until) return why;
   }
+}
+
+RecordResult Recorder::run() {
+  start();
+  StopReason why;
+  do {
+    why = run_until(Position::max());
+  } while (why == StopReason::kBreakpoint || why == StopReason::kWatchpoint);
+  return finish(why);
 }
 
 RecordResult Recorder::finish(StopReason why) {

@@ -64,6 +64,16 @@ class Recorder {
   // Writes the end record.
   RecordResult run();
 
+  // Piecewise recording (a live session under gdb): start() takes the
+  // initial snapshot; run_until() runs to `until` or any earlier stop
+  // (guest exit, request_stop, breakpoint, watchpoint), snapshotting at the
+  // interval; finish() ends the recording.
+  void start();
+  StopReason run_until(Position until, bool step_over_breakpoint = false);
+  RecordResult finish(StopReason why);
+  // Makes everything journaled so far visible to a JournalReader.
+  void sync_journal();
+
   // The user ended the run (Ctrl-A x): journaled as a stop event.
   void request_stop();
 
@@ -72,7 +82,6 @@ class Recorder {
  private:
   void on_poll();
   void snapshot();
-  RecordResult finish(StopReason why);
 
   RecordOptions opt_;
   RecordingManifest manifest_;

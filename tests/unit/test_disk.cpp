@@ -12,23 +12,14 @@
 #include <vector>
 
 #include "devices/disk.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace hs;
+using hs::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A scratch directory removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hs_test_disk_XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const char* name) const { return (path / name).string(); }
-};
 
 std::vector<uint8_t> pattern(size_t n, uint8_t seed = 0) {
   std::vector<uint8_t> v(n);

@@ -17,24 +17,14 @@
 #include "replay/journal.hpp"
 #include "replay/recording_input.hpp"
 #include "schemas/framing.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace hs;
+using hs::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A scratch directory removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hs_test_journal_XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string str() const { return path.string(); }
-  std::string journal() const { return (path / "journal").string(); }
-};
 
 std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -115,7 +105,7 @@ TEST_CASE("journal: many events over several frames read back exactly", "[journa
     CHECK(r.count(s) == 250);
   CHECK(r.count(InputSource::kStop) == 0);
   CHECK_FALSE(r.stop_position().has_value());
-  CHECK(r.valid_bytes() == fs::file_size(dir.journal()));
+  CHECK(r.valid_bytes() == fs::file_size(dir / "journal"));
   CHECK(r.file_bytes() == r.valid_bytes());
   CHECK_FALSE(r.cut_short().has_value());
 }
@@ -147,7 +137,7 @@ TEST_CASE("journal: the writer's index matches the reader's", "[journal]") {
   CHECK(r.frames()[1].start == Position{10});
   CHECK(r.frames()[1].first_event == 1);
   CHECK(r.events()[1].pos == Position{10});
-  CHECK(w.bytes_written() == fs::file_size(dir.journal()));
+  CHECK(w.bytes_written() == fs::file_size(dir / "journal"));
 }
 
 TEST_CASE("journal: empty frames extend the end position", "[journal]") {
@@ -180,21 +170,21 @@ TEST_CASE("journal: a new journal is empty and an existing one is never overwrit
   const auto err = format_error([&] { JournalWriter::create(dir.str()); });
   REQUIRE(err.has_value());
   CHECK_THAT(err->what(), Catch::Contains("already exists"));
-  CHECK(err->file() == dir.journal());
+  CHECK(err->file() == dir / "journal");
 }
 
 TEST_CASE("journal: a missing journal is a FormatError naming it", "[journal]") {
   TempDir dir;
   const auto err = format_error([&] { JournalReader::open(dir.str()); });
   REQUIRE(err.has_value());
-  CHECK(err->file() == dir.journal());
+  CHECK(err->file() == dir / "journal");
   CHECK_THAT(err->what(), Catch::Contains("missing"));
 }
 
 TEST_CASE("journal: truncation anywhere in the last frame keeps the earlier frames", "[journal]") {
   TempDir dir;
   const std::vector<Event> written = write_synthetic(dir.str(), 3, 20);
-  const std::vector<uint8_t> file = read_file(dir.journal());
+  const std::vector<uint8_t> file = read_file(dir / "journal");
   const JournalReader full = JournalReader::open(dir.str());
   REQUIRE(full.frames().size() == 3);
   const uint64_t last_start = full.frames()[2].offset;
@@ -203,7 +193,7 @@ TEST_CASE("journal: truncation anywhere in the last frame keeps the earlier fram
 
   TempDir cut_dir;
   for (uint64_t cut = last_start; cut < file.size(); ++cut) {
-    write_file(cut_dir.journal(), file, cut);
+    write_file(cut_dir / "journal", file, cut);
     const JournalReader r = JournalReader::open(cut_dir.str());
     INFO("cut at " << cut);
     REQUIRE(r.frames().size() == 2);
@@ -235,13 +225,13 @@ TEST_CASE("journal: truncation anywhere in the last frame keeps the earlier fram
 TEST_CASE("journal: a corrupt middle frame leaves the prefix usable and says so", "[journal]") {
   TempDir dir;
   write_synthetic(dir.str(), 3, 20);
-  std::vector<uint8_t> file = read_file(dir.journal());
+  std::vector<uint8_t> file = read_file(dir / "journal");
   const JournalReader full = JournalReader::open(dir.str());
   const FrameInfo mid = full.frames()[1];
 
   SECTION("a flipped payload byte fails the checksum") {
     file[mid.offset + RecordHeader::kSize + mid.bytes / 2] ^= 0x40;
-    write_file(dir.journal(), file, file.size());
+    write_file(dir / "journal", file, file.size());
     const JournalReader r = JournalReader::open(dir.str());
     CHECK(r.frames().size() == 1);
     CHECK(r.events().size() == 20);
@@ -256,7 +246,7 @@ TEST_CASE("journal: a corrupt middle frame leaves the prefix usable and says so"
   }
   SECTION("a flipped magic byte is a bad magic") {
     file[mid.offset] = 'X';
-    write_file(dir.journal(), file, file.size());
+    write_file(dir / "journal", file, file.size());
     const JournalReader r = JournalReader::open(dir.str());
     CHECK(r.frames().size() == 1);
     REQUIRE(r.cut_short().has_value());
@@ -275,11 +265,11 @@ TEST_CASE("journal: frames that do not continue each other are corrupt", "[journ
     w.flush(Position{50});
     w.close(Position{200});  // frames [0, 50], [50, 200]
   }
-  std::vector<uint8_t> file = read_file(a.journal());
+  std::vector<uint8_t> file = read_file(a / "journal");
   const JournalReader rb = JournalReader::open(b.str());
-  const std::vector<uint8_t> fb = read_file(b.journal());
+  const std::vector<uint8_t> fb = read_file(b / "journal");
   file.insert(file.end(), fb.begin() + static_cast<long>(rb.frames()[1].offset), fb.end());
-  write_file(a.journal(), file, file.size());
+  write_file(a / "journal", file, file.size());
   const JournalReader r = JournalReader::open(a.str());
   CHECK(r.frames().size() == 1);
   CHECK(r.end_position() == Position{100});
@@ -293,12 +283,12 @@ TEST_CASE("journal: a frame of another format version is refused", "[journal]") 
     JournalWriter w = JournalWriter::create(dir.str());
     w.close(Position{10});
   }
-  std::vector<uint8_t> file = read_file(dir.journal());
+  std::vector<uint8_t> file = read_file(dir / "journal");
   const uint64_t first = file.size();
   const std::vector<uint8_t> payload(16, 0);
   const std::vector<uint8_t> alien = encode_record("HSJF", kRecordingFormatVersion + 1, payload);
   file.insert(file.end(), alien.begin(), alien.end());
-  write_file(dir.journal(), file, file.size());
+  write_file(dir / "journal", file, file.size());
   const auto err = format_error([&] { JournalReader::open(dir.str()); });
   REQUIRE(err.has_value());
   CHECK(err->offset() == first);

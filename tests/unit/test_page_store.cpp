@@ -12,22 +12,14 @@
 
 #include "schemas/framing.hpp"
 #include "snapshot/page_store.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace hs;
+using hs::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hs_test_pages_XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const char* name) const { return (path / name).string(); }
-};
 
 // A compressible page that differs per seed.
 std::vector<uint8_t> page(uint32_t seed) {

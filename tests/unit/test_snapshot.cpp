@@ -21,8 +21,10 @@
 #include "schemas/framing.hpp"
 #include "snapshot/snapshot.hpp"
 #include "snapshot/state_hash.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace hs;
+using hs::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -48,16 +50,6 @@ enum : unsigned {
   T6 = 31
 };
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hs_test_snapshot_XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const char* name) const { return (path / name).string(); }
-};
 
 struct FakeInput : HostInput {
   size_t console(std::span<uint8_t>) override { return 0; }

@@ -91,7 +91,7 @@ class BlockCache {
 
   const Decoder& decoder_;
   // Direct-mapped front cache in front of the map.
-  static constexpr unsigned kFastSize = 1u << 12;
+  static constexpr unsigned kFastSize = 1u << 16;
   std::unique_ptr<Block*[]> fast_ = std::make_unique<Block*[]>(kFastSize);
   std::unordered_map<Key, Block*, KeyHash> blocks_;
   std::unordered_map<uint64_t, std::vector<Block*>> by_page_;  // ppage -> its blocks

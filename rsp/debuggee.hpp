@@ -24,6 +24,10 @@ struct ResumeResult {
     kExited,        // the guest powered off (exit_code)
     kError,         // the target cannot go on (message), e.g. a replay divergence
   };
+  ResumeResult() = default;
+  explicit ResumeResult(Outcome o, WatchHit w = {}, int code = 0)
+      : outcome(o), watch(w), exit_code(code) {}
+
   Outcome outcome = Outcome::kStopped;
   WatchHit watch;
   int exit_code = 0;

@@ -75,6 +75,12 @@ int info(const std::string& dir) {
                                                     : "",
                end->instructions, end->idle_positions);
     fmt::print("  state    {}\n", end->state_hash.hex());
+    // A damaged journal in a recording that finished: replay stops early.
+    if (const auto& d = j.cut_short())
+      fmt::print("  CUT SHORT: {}\n", d->describe(dir + "/" + rec_file::kJournal));
+    else if (j.end_position() < end->position)
+      fmt::print("  CUT SHORT: {}/{} ends at position {}, before the end record's\n", dir,
+                 rec_file::kJournal, j.end_position().v);
   } else if (const auto& d = j.cut_short()) {
     fmt::print("  CUT SHORT: {}\n", d->describe(dir + "/" + rec_file::kJournal));
   } else {

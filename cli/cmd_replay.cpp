@@ -90,9 +90,18 @@ int replay(const ReplayOptions& o) {
       out.clear();
     }
   };
-  if (t.cut_short())
-    fmt::print(stderr, "hindsight: {} was cut short; replaying up to position {}\n", o.dir,
-               t.end().v);
+  // The journal may end before the end record's position (a corrupt or
+  // truncated frame in a recording that finished): that is cut short too.
+  const std::optional<JournalDamage>& damage = t.journal().cut_short();
+  const bool journal_short = t.end_record() && t.end() < t.end_record()->position;
+  if (t.cut_short() || journal_short)
+    fmt::print(stderr, "hindsight: {} was cut short; replaying up to position {}{}\n", o.dir,
+               t.end().v,
+               damage ? fmt::format(" ({})", damage->describe(o.dir + "/" + rec_file::kJournal))
+               : journal_short
+                   ? fmt::format(" (the journal ends before the end record's position {})",
+                                 t.end_record()->position.v)
+                   : "");
 
   Timeline::Stop stop;
   {
@@ -114,9 +123,12 @@ int replay(const ReplayOptions& o) {
     return 0;
   }
   fmt::print(stderr, "hindsight: replayed to position {}{}, {} state hash(es) verified\n",
-             t.position().v, stop == Timeline::Stop::kEnd ? " (end of recording)" : "",
+             t.position().v,
+             stop != Timeline::Stop::kEnd ? ""
+             : t.cut_short() || journal_short ? " (end of the usable journal)"
+                                              : " (end of recording)",
              t.verified());
-  if (stop == Timeline::Stop::kEnd && t.end_record() &&
+  if (stop == Timeline::Stop::kEnd && !journal_short && t.end_record() &&
       t.end_record()->reason == EndReason::kGuestExit)
     return t.end_record()->exit_code;
   return 0;

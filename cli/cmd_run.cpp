@@ -247,6 +247,9 @@ Command add_record_command(CLI::App& app, const std::string& command_line) {
                   "Positions between snapshots (0 = only at start and end)")
       ->capture_default_str();
   cmd->add_option("--limit", r->limit, "Stop recording at this position");
+  cmd->add_option("--check-every", r->check_every,
+                  "Debug mode: journal a hart-state hash every N positions, so a replay "
+                  "divergence is pinned to within N positions");
   o->add_to(*cmd);
   cmd->footer(
       "Every input (console bytes, RTC, entropy) is journaled; images are copied into the "

@@ -19,6 +19,7 @@ enum class InputSource : uint8_t {
   kEntropy = 2,    // random bytes (virtio-rng)
   kWake = 3,       // live pacing woke a sleeping hart early (no payload)
   kStop = 4,       // the user ended a live run (Ctrl-A x): the recording ends here
+  kCheck = 5,      // journal only, not an input: a hart-state hash (record --check-every)
 };
 
 class HostInput {

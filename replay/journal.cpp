@@ -131,6 +131,7 @@ const char* source_name(InputSource s) {
     case InputSource::kEntropy: return "entropy";
     case InputSource::kWake: return "wake";
     case InputSource::kStop: return "stop";
+    case InputSource::kCheck: return "check";
   }
   return "unknown";
 }

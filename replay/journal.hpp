@@ -30,7 +30,7 @@
 
 namespace hs {
 
-constexpr size_t kInputSourceCount = 5;  // InputSource::kConsole .. kStop
+constexpr size_t kInputSourceCount = 6;  // InputSource::kConsole .. kCheck
 
 // One input: what `source` delivered at `pos`. Payload sizes: console 1..16
 // bytes, wall clock 8 (ns since the epoch, little-endian), entropy the bytes

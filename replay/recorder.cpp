@@ -7,6 +7,7 @@
 
 #include "core/user_error.hpp"
 #include "devices/boot.hpp"
+#include "snapshot/state_hash.hpp"
 
 namespace hs {
 
@@ -137,9 +138,16 @@ StopReason Recorder::run_until(Position until, bool step_over_breakpoint) {
   for (;;) {
     Position stop = until;
     if (every) stop = std::min(stop, Position{(m.position().v / every + 1) * every});
+    const uint64_t check = opt_.check_every;
+    if (check) stop = std::min(stop, Position{(m.position().v / check + 1) * check});
     const StopReason why = m.run(stop, step_over_breakpoint);
     step_over_breakpoint = false;
     if (why != StopReason::kTarget) return why;
+    if (check && m.position().v % check == 0) {
+      const Hash128 h = hart_hash(m.hart());
+      const Digest128 d = Digest128::from_halves(h.hi, h.lo);
+      input_->log_check(m.position(), d.bytes);
+    }
     if (every && m.position().v % every == 0) snapshot();
     if (m.position() >= until) return why;
   }

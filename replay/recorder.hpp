@@ -34,6 +34,7 @@ struct RecordOptions {
   bool copy_images = true;       // self-contained recording
   std::string command_line;      // for the manifest
   uint64_t limit = 0;            // stop after this many positions (0 = none)
+  uint64_t check_every = 0;      // journal a hart-state hash this often (0 = never)
 };
 
 struct RecordResult {

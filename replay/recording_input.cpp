@@ -16,7 +16,8 @@ namespace {
 // Inputs the loop must stop for (polled), as opposed to those a device asks
 // for in the middle of an instruction.
 bool is_poll_event(InputSource s) {
-  return s == InputSource::kConsole || s == InputSource::kWake || s == InputSource::kStop;
+  return s == InputSource::kConsole || s == InputSource::kWake || s == InputSource::kStop ||
+         s == InputSource::kCheck;
 }
 
 std::string describe(const Event& e) {
@@ -31,6 +32,8 @@ std::string describe(const Event& e) {
       return fmt::format("a wake at position {}", e.pos.v);
     case InputSource::kStop:
       return fmt::format("the end of the run at position {}", e.pos.v);
+    case InputSource::kCheck:
+      return fmt::format("a state check at position {}", e.pos.v);
   }
   return "an unknown input";
 }
@@ -66,6 +69,10 @@ void RecordingHostInput::entropy(std::span<uint8_t> out) {
 void RecordingHostInput::log_wake(Position p) { journal_.append(Event{p, InputSource::kWake, {}}); }
 
 void RecordingHostInput::log_stop(Position p) { journal_.append(Event{p, InputSource::kStop, {}}); }
+
+void RecordingHostInput::log_check(Position p, std::span<const uint8_t> hash) {
+  journal_.append(Event{p, InputSource::kCheck, {hash.begin(), hash.end()}});
+}
 
 void RecordingHostInput::log(InputSource s, std::span<const uint8_t> payload) {
   journal_.append(Event{clock_.now(), s, std::vector<uint8_t>(payload.begin(), payload.end())});
@@ -150,8 +157,16 @@ const Event* ReplayHostInput::peek() const {
 }
 
 void ReplayHostInput::skip_wakes(Position now) {
-  for (const Event* e = peek(); e && e->source == InputSource::kWake && e->pos == now; e = peek())
-    ++cursor_;
+  for (const Event* e = peek(); e && e->pos == now; e = peek()) {
+    if (e->source == InputSource::kCheck) {
+      ++cursor_;
+      if (on_check) on_check(*e);
+    } else if (e->source == InputSource::kWake) {
+      ++cursor_;
+    } else {
+      break;
+    }
+  }
 }
 
 const Event* ReplayHostInput::take(InputSource source, size_t size, const std::string& action) {

@@ -41,6 +41,8 @@ class RecordingHostInput : public HostInput {
   void log_wake(Position p);
   // The user ended the run at `p`: the last event of the recording.
   void log_stop(Position p);
+  // A hart-state hash at `p` (fine-grained divergence checks).
+  void log_check(Position p, std::span<const uint8_t> hash);
 
  private:
   void log(InputSource s, std::span<const uint8_t> payload);
@@ -97,6 +99,8 @@ class ReplayHostInput : public HostInput {
   // Called once, when the first divergence is recorded (e.g. to stop the
   // machine at once: Machine::request_stop()).
   std::function<void(const Divergence&)> on_divergence;
+  // Called with each check event as the replay passes its position.
+  std::function<void(const Event&)> on_check;
 
  private:
   const Event* peek() const;

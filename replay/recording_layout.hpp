@@ -28,7 +28,7 @@ namespace hs {
 // Version of the manifest, journal frame and end records. Mirrors
 // `formatVersion` in schemas/recording.capnp (checked by a static_assert in
 // replay/journal.cpp); bump both on any format change.
-constexpr uint16_t kRecordingFormatVersion = 1;
+constexpr uint16_t kRecordingFormatVersion = 2;
 
 namespace rec_file {
 constexpr const char* kManifest = "manifest";

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/user_error.hpp"
+#include "snapshot/state_hash.hpp"
 
 namespace hs {
 
@@ -86,6 +87,7 @@ Timeline::Timeline(const std::string& dir)
   replay_input_ = std::make_unique<ReplayHostInput>(*journal_, m.hart().clock(), 0);
   input_.set(replay_input_.get());
   replay_input_->on_divergence = [&m](const Divergence&) { m.request_stop(); };
+  replay_input_->on_check = [this](const Event& e) { check_hart(e); };
   m.next_input = [this] { return replay_input_->next_input(); };
   m.on_poll = [this] {
     replay_input_->poll_point(machine().position());
@@ -106,6 +108,21 @@ Timeline::Timeline(const std::string& dir)
 }
 
 Timeline::~Timeline() = default;
+
+void Timeline::check_hart(const Event& e) {
+  const Hash128 mine = hart_hash(machine().hart());
+  const Digest128 d = Digest128::from_halves(mine.hi, mine.lo);
+  if (e.payload.size() == d.bytes.size() &&
+      std::equal(d.bytes.begin(), d.bytes.end(), e.payload.begin())) {
+    last_check_ = e.pos;
+    return;
+  }
+  diverged(fmt::format(
+      "replay diverged between positions {} and {}: the hart state differs at the check at {} "
+      "(pc {:#x}, instret {})",
+      last_check_.v, e.pos.v, e.pos.v, machine().hart().pc, machine().hart().instret));
+  machine().request_stop();
+}
 
 void Timeline::diverged(std::string message) {
   if (error_.empty()) error_ = std::move(message);
@@ -159,10 +176,8 @@ Timeline::Stop Timeline::run_to(Position target, const std::function<bool(Positi
     if (progress) stop = std::min(stop, now + kSlice);
     const StopReason why = m.run(stop, step_over_breakpoint && now == m.position());
     step_over_breakpoint = false;
-    if (const auto& d = replay_input_->divergence()) {
-      diverged(d->what);
-      return Stop::kDivergence;
-    }
+    if (const auto& d = replay_input_->divergence()) diverged(d->what);
+    if (!error_.empty()) return Stop::kDivergence;
     if (why == StopReason::kBreakpoint) return Stop::kBreakpoint;
     if (why == StopReason::kWatchpoint) return Stop::kWatchpoint;
     if (progress && !progress(m.position())) return Stop::kInterrupted;

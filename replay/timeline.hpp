@@ -84,6 +84,7 @@ class Timeline {
   void restore_nearest(Position target);
   bool verify(const Check& check);
   void diverged(std::string message);
+  void check_hart(const Event& e);  // a check event from record --check-every
 
   std::string dir_;
   RecordingManifest manifest_;
@@ -98,6 +99,7 @@ class Timeline {
   std::vector<Check> checks_;  // sorted by position
   std::optional<Position> last_verified_;  // latest position known to match
   uint64_t verified_ = 0;
+  Position last_check_{0};  // latest hart check that matched
   std::string error_;
 };
 

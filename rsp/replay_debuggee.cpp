@@ -64,10 +64,26 @@ ResumeResult ReplayDebuggee::forward(bool step, const std::function<bool()>& int
   return from_stop(stop);
 }
 
+// gdb treats RISC-V watchpoints as non-steppable (riscv-tdep.c): on a
+// watchpoint stop it assumes the accessing instruction has not executed yet
+// and steps over it, in the current direction, with the watchpoints removed.
+// Going backward, the accessing instruction is the one that led to the
+// reported position, so a hit is reported right after it (at the position
+// the instruction reached); gdb's own step back then ends just before the
+// access, with the old value in place.
 ResumeResult ReplayDebuggee::reverse_step() {
   const Position now = t_.position();
   if (now.v == 0) return ResumeResult{Outcome::kHistoryBegin};
-  quiet_seek(Position{now.v - 1});
+  const Position prev{now.v - 1};
+  quiet_seek(prev);
+  if (!machine().hart().watchpoints().empty()) {
+    // Does the instruction being undone access a watchpoint? Replay it armed.
+    const Timeline::Stop stop = t_.run_to(now, {}, /*step_over_breakpoint=*/true);
+    if (stop == Timeline::Stop::kWatchpoint && t_.position() == now)
+      return ResumeResult{Outcome::kWatchpoint, machine().hart().watch_hit};
+    if (stop == Timeline::Stop::kDivergence) return from_stop(stop);
+    quiet_seek(prev);
+  }
   return ResumeResult{Outcome::kStopped};
 }
 
@@ -95,8 +111,9 @@ ResumeResult ReplayDebuggee::reverse_continue(const std::function<bool()>& inter
         hit = t_.position();
         hit_result = ResumeResult{Outcome::kBreakpoint};
       } else if (stop == Timeline::Stop::kWatchpoint) {
-        // Report the state just before the accessing instruction.
-        hit = Position{t_.position().v - 1};
+        // Reported right after the accessing instruction: gdb steps back
+        // over it (see reverse_step) and shows the state just before it.
+        hit = t_.position();
         hit_result = ResumeResult{Outcome::kWatchpoint, m.hart().watch_hit};
       } else if (stop == Timeline::Stop::kDivergence) {
         return from_stop(stop);

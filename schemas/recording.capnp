@@ -20,7 +20,7 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("hs::recording_schema");
 
 # Version of every record in this file (manifest, journal frame, end).
-const formatVersion :UInt16 = 1;
+const formatVersion :UInt16 = 2;  # 2: check events
 
 # A file the guest sees (firmware, kernel, initrd, device tree, disk base).
 struct ImageRef {
@@ -93,6 +93,8 @@ enum Source {
   entropy @2;    # payload: the random bytes of one fill (1..4096)
   wake @3;       # payload: empty; live pacing woke the sleeping hart here
   stop @4;       # payload: empty; the user ended the run here (last event)
+  check @5;      # payload: 16 bytes, XXH3-128 of the hart state (record --check-every);
+                 # not an input: replay compares it to pin a divergence
 }
 
 struct Event {

@@ -160,6 +160,21 @@ Hash128 state_hash(Machine& m, VirtBoard& board, const ContentTables& contents) 
   return f.digest();
 }
 
+Hash128 hart_hash(const Hart& h) {
+  uint64_t v[32 + 32 + 24];
+  size_t n = 0;
+  for (unsigned r = 1; r < 32; ++r) v[n++] = h.x[r];
+  for (unsigned r = 0; r < 32; ++r) v[n++] = h.f[r];
+  for (uint64_t x : {h.pc, static_cast<uint64_t>(h.priv), h.position, h.instret,
+                     uint64_t{h.frm} << 8 | h.fflags, h.mstatus, h.mie, h.effective_mip(),
+                     h.medeleg, h.mideleg, h.mtvec, h.mscratch, h.mepc, h.mcause, h.mtval,
+                     h.stvec, h.sscratch, h.sepc, h.scause, h.stval, h.satp,
+                     static_cast<uint64_t>(h.wfi)})
+    v[n++] = x;
+  const XXH128_hash_t d = XXH3_128bits(v, n * sizeof(uint64_t));
+  return Hash128{d.low64, d.high64};
+}
+
 Hash128 full_state_hash(Machine& m, VirtBoard& board) {
   return state_hash(m, board, scan_contents(m, board));
 }

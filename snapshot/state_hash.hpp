@@ -26,6 +26,7 @@
 namespace hs {
 
 class Disk;
+class Hart;
 class Machine;
 class VirtBoard;
 
@@ -49,6 +50,11 @@ ContentTables scan_contents(Machine& m, VirtBoard& board);
 // The state hash of the machine and board whose memory and disks `contents`
 // describes. Cost: O(pages + chunks) over the tables, no memory reads.
 Hash128 state_hash(Machine& m, VirtBoard& board, const ContentTables& contents);
+
+// A hash of the hart's architectural state alone (registers, pc, privilege,
+// counters, trap CSRs, satp): cheap enough to take every few thousand
+// instructions (record --check-every), to pin where a replay diverges.
+Hash128 hart_hash(const Hart& h);
 
 // state_hash(m, board, scan_contents(m, board)): for tests and for the end
 // of a recording. Call between runs only.

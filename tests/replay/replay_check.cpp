@@ -25,10 +25,9 @@
 //       re-encodes record INDEX (default 0) of FILE (a schemas/framing.hpp
 //       record file with magic MAGIC) with format version VERSION and a
 //       valid checksum; the other records are kept as they are
-//   hs_replay_check tamper-journal REC wall-clock-delta|shift-first DELTA
+//   hs_replay_check tamper-journal REC wall-clock-value|wall-clock-position DELTA
 //       rewrites REC/journal with the same frames and valid checksums, but
-//       the first wall-clock event's value plus DELTA ns (wall-clock-delta),
-//       or the first event's position plus DELTA (shift-first)
+//       the first wall-clock event's value (in ns) or position plus DELTA
 //   hs_replay_check end-hash REC
 //       prints the end record's state hash and position
 #include <fmt/format.h>
@@ -371,46 +370,48 @@ int rewrite_version(const std::vector<std::string>& args) {
 // --- tamper-journal ----------------------------------------------------------------
 
 int tamper_journal(const std::vector<std::string>& args) {
-  if (args.size() != 3) usage("tamper-journal REC wall-clock-delta|shift-first DELTA");
+  if (args.size() != 3) usage("tamper-journal REC wall-clock-value|wall-clock-position DELTA");
   const std::string dir = args[0];
   const std::string how = args[1];
   const int64_t delta = static_cast<int64_t>(std::strtoll(args[2].c_str(), nullptr, 0));
-  if (how != "wall-clock-delta" && how != "shift-first") usage("unknown tamper mode " + how);
+  if (how != "wall-clock-value" && how != "wall-clock-position")
+    usage("unknown tamper mode " + how);
 
   const JournalReader j = JournalReader::open(dir);
   std::vector<Event> events = j.events();
   const std::vector<FrameInfo> frames = j.frames();
-  if (events.empty()) {
-    fmt::print(stderr, "hs_replay_check: {}: the journal has no events\n", dir);
+  auto it = std::find_if(events.begin(), events.end(),
+                         [](const Event& e) { return e.source == InputSource::kWallClock; });
+  if (it == events.end() || it->payload.size() != 8) {
+    fmt::print(stderr, "hs_replay_check: {}: no wall-clock event\n", dir);
     return 2;
   }
-  if (how == "wall-clock-delta") {
-    auto it = std::find_if(events.begin(), events.end(),
-                           [](const Event& e) { return e.source == InputSource::kWallClock; });
-    if (it == events.end() || it->payload.size() != 8) {
-      fmt::print(stderr, "hs_replay_check: {}: no wall-clock event\n", dir);
-      return 2;
-    }
+  if (how == "wall-clock-value") {
     uint64_t ns = 0;
     for (size_t i = 0; i < 8; ++i) ns |= uint64_t{it->payload[i]} << (8 * i);
     const uint64_t now = ns + static_cast<uint64_t>(delta);
     for (size_t i = 0; i < 8; ++i) it->payload[i] = static_cast<uint8_t>(now >> (8 * i));
     fmt::print("wall-clock event at {}: {} -> {} ns\n", it->pos.v, ns, now);
   } else {
-    const Position was = events[0].pos;
-    events[0].pos = Position{events[0].pos.v + static_cast<uint64_t>(delta)};
-    if (events.size() > 1 && events[0].pos > events[1].pos) {
-      fmt::print(stderr, "hs_replay_check: shifting event 0 past event 1 would unsort the journal\n");
+    const Position was = it->pos;
+    it->pos = Position{was.v + static_cast<uint64_t>(delta)};
+    if ((it != events.begin() && it->pos < (it - 1)->pos) ||
+        (it + 1 != events.end() && it->pos > (it + 1)->pos)) {
+      fmt::print(stderr, "hs_replay_check: moving the event to {} would unsort the journal\n",
+                 it->pos.v);
       return 2;
     }
-    fmt::print("event 0 ({}): position {} -> {}\n", source_name(events[0].source), was.v,
-               events[0].pos.v);
+    fmt::print("wall-clock event: position {} -> {}\n", was.v, it->pos.v);
   }
   fs::remove(fs::path(dir) / rec_file::kJournal);
   JournalWriter w = JournalWriter::create(dir);
   for (const FrameInfo& f : frames) {
-    for (size_t i = f.first_event; i < f.first_event + f.event_count; ++i) w.append(events[i]);
-    w.flush(std::max(f.end, f.event_count ? events[f.first_event + f.event_count - 1].pos : f.end));
+    Position until = f.end;
+    for (size_t i = f.first_event; i < f.first_event + f.event_count; ++i) {
+      until = std::max(until, events[i].pos);
+      w.append(events[i]);
+    }
+    w.flush(until);
   }
   w.close(w.covered_until());
   fmt::print("rewrote {}/journal: {} frames, {} events\n", dir, frames.size(), events.size());

@@ -56,8 +56,9 @@ int pwrite_all(int fd, const uint8_t* p, uint64_t len, uint64_t off) {
 constexpr size_t kMinPagesPerWorker = 128;
 constexpr unsigned kMaxWorkers = 8;
 
-unsigned worker_count(size_t items) {
-  const unsigned hw = std::clamp(std::thread::hardware_concurrency(), 1u, kMaxWorkers);
+unsigned worker_count(size_t items, unsigned limit = 0) {
+  const unsigned hw =
+      limit ? limit : std::clamp(std::thread::hardware_concurrency(), 1u, kMaxWorkers);
   return static_cast<unsigned>(std::clamp<size_t>(items / kMinPagesPerWorker, 1, hw));
 }
 
@@ -180,7 +181,7 @@ void PageStore::append_staged() {
   const size_t n = staged_hashes_.size();
   if (n == 0) return;
   std::vector<std::vector<uint8_t>> records(n);
-  const unsigned workers = worker_count(n);
+  const unsigned workers = worker_count(n, compress_threads_);
   for (unsigned w = 0; w < workers; ++w) codec(w);  // created before the threads start
   parallel_for(n, workers, [&](unsigned w, size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i)

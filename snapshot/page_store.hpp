@@ -15,7 +15,9 @@
 // (hash 0/0, a value XXH3-128 of a real page is assumed never to take), and
 // get() of the zero ref fills zeros.
 //
-// Not thread-safe (flush() and get_many() use worker threads internally).
+// Not thread-safe (flush() and get_many() use worker threads internally; a
+// background-writing SnapshotStore hands its store to one writer thread and
+// touches it only while that thread is idle).
 // Costs: a new page costs one zstd compression (level kZstdLevel) at put or
 // flush time; get = one checksum + one decompression + one XXH3-128 check
 // (figures in page_store.cpp and snapshot/snapshot.hpp).
@@ -98,6 +100,15 @@ class PageStore {
   uint64_t flush();
 
   size_t pages() const { return index_.size(); }
+  // Calls f(hash) for every page held (appended or staged), in no order.
+  template <typename F>
+  void for_each_hash(F&& f) const {
+    for (const auto& [hash, loc] : index_) f(hash);
+  }
+  // Threads that flush() and put() compress on: 0 (the default) = all host
+  // cores up to 8; 1 = the calling thread only (a background writer, which
+  // must leave the other cores to the guest).
+  void set_compress_threads(unsigned n) { compress_threads_ = n; }
   // Name used in errors: the pack file's path, or "(memory)".
   const std::string& name() const { return name_; }
 
@@ -142,6 +153,7 @@ class PageStore {
   std::vector<uint8_t> staged_;                 // raw pages put but not appended
   std::vector<Hash128> staged_hashes_;
   uint64_t unsynced_bytes_ = 0;  // appended since the last flush
+  unsigned compress_threads_ = 0;
 };
 
 // REC/pages.pack.

@@ -4,12 +4,24 @@
 #include <capnp/serialize.h>
 #include <fmt/format.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <thread>
+#include <unordered_set>
+#include <utility>
 
 #include "core/machine.hpp"
 #include "devices/virt.hpp"
@@ -247,8 +259,8 @@ void save_drive(sn::Drive::Builder b, Disk& disk,
   }
 }
 
-std::vector<uint8_t> build_record(Machine& m, VirtBoard& board, const ContentTables& t,
-                                  uint64_t cursor, const Hash128& hash) {
+kj::Array<capnp::word> build_message(Machine& m, VirtBoard& board, const ContentTables& t,
+                                     uint64_t cursor, const Hash128& hash) {
   capnp::MallocMessageBuilder msg;
   auto root = msg.initRoot<sn::Snapshot>();
   root.setPosition(m.hart().position);
@@ -260,11 +272,176 @@ std::vector<uint8_t> build_record(Machine& m, VirtBoard& board, const ContentTab
   save_memory(root, m, t);
   auto drives = root.initDrives(static_cast<unsigned>(board.config().drives.size()));
   for (unsigned i = 0; i < drives.size(); ++i) save_drive(drives[i], drive(board, i), t.drives[i]);
-  const kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
-  const kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
+  return capnp::messageToFlatArray(msg);
+}
+
+std::vector<uint8_t> encode_snapshot(const kj::Array<capnp::word>& message) {
+  const kj::ArrayPtr<const kj::byte> bytes = message.asBytes();
   return encode_record(kSnapMagic, sn::FORMAT_VERSION, {bytes.begin(), bytes.size()},
                        kRecordZstdLevel);
 }
+
+// ---- background writes ----
+
+// The writer thread of a Writes::kBackground store and its queue. Jobs run
+// in submission order: a job's pages are put into the page store in order
+// (so the pack gets the bytes an inline store would write), then, if it
+// carries a snapshot record, the pack is flushed (compressed, appended,
+// fdatasync'd) and the record written atomically: pages before records, as
+// inline. After a failure every later job is skipped (its record may need
+// the lost pages) until the owner takes the error with drain(). While the
+// queue is not empty the writer owns the page store: the owner touches it
+// only after drain().
+class BackgroundWriter {
+ public:
+  struct Job {
+    std::vector<Hash128> hashes;  // new pages, in put order
+    std::vector<uint8_t> pages;   // their bytes, kPageSize each
+    std::string file;             // if not empty: the record to write after the pages
+    kj::Array<capnp::word> message;
+    uint64_t bytes() const { return pages.size() + message.size() * sizeof(capnp::word); }
+  };
+
+  explicit BackgroundWriter(PageStore& pages) : pages_(pages) {
+    thread_ = std::thread([this] { run(); });
+  }
+  BackgroundWriter(const BackgroundWriter&) = delete;
+  BackgroundWriter& operator=(const BackgroundWriter&) = delete;
+  // Writes what is queued, then stops.
+  ~BackgroundWriter() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+      ++owner_waiting_;
+    }
+    work_.notify_one();
+    thread_.join();
+  }
+
+  // Queues `job`, first waiting while the queue would exceed the budget.
+  void submit(Job job) {
+    std::unique_lock lock(mu_);
+    wait_done(lock, [&] {
+      return queued_bytes_ == 0 || queued_bytes_ + job.bytes() <= SnapshotStore::kQueueBudget;
+    });
+    queued_bytes_ += job.bytes();
+    queue_.push_back(std::move(job));
+    work_.notify_one();
+  }
+  // Waits until the queue is empty; returns the error of a failed job since
+  // the last drain (nullptr if none) and resumes writing.
+  std::exception_ptr drain() {
+    std::unique_lock lock(mu_);
+    wait_done(lock, [&] { return queue_.empty(); });
+    return std::exchange(error_, nullptr);
+  }
+  bool failed() const {
+    std::lock_guard lock(mu_);
+    return error_ != nullptr;
+  }
+  uint64_t records_written() const {
+    std::lock_guard lock(mu_);
+    return records_;
+  }
+  uint64_t bytes_written() const {
+    std::lock_guard lock(mu_);
+    return bytes_;
+  }
+  // An empty page buffer with room for a full batch (reused: no page faults).
+  std::vector<uint8_t> page_buffer() {
+    std::vector<uint8_t> buf;
+    {
+      std::lock_guard lock(mu_);
+      if (!spare_.empty()) {
+        buf = std::move(spare_.back());
+        spare_.pop_back();
+      }
+    }
+    buf.clear();
+    buf.reserve(PageStore::kStagedPages * kPageSize);
+    return buf;
+  }
+
+ private:
+  static constexpr size_t kSpareBuffers = 2;
+
+  // Waits on done_ for `ready`; meanwhile the owner is idle, so the writer
+  // compresses on all cores.
+  template <typename Ready>
+  void wait_done(std::unique_lock<std::mutex>& lock, Ready ready) {
+    if (ready()) return;
+    ++owner_waiting_;
+    done_.wait(lock, ready);
+    --owner_waiting_;
+  }
+
+  void run() {
+    pthread_setname_np(pthread_self(), "hs-snapwrite");
+    // Batch scheduling: a woken writer does not preempt the thread running
+    // the guest (without this, submit() often lost the CPU to the writer's
+    // compression for milliseconds on a busy host). Best effort.
+    const sched_param param{};
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+    std::unique_lock lock(mu_);
+    for (;;) {
+      work_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      Job& job = queue_.front();  // stays valid: the owner only appends
+      const bool skip = error_ != nullptr;
+      lock.unlock();
+      std::exception_ptr error;
+      uint64_t written = 0;
+      if (!skip) {
+        try {
+          written = write(job);
+        } catch (...) {
+          error = std::current_exception();
+        }
+      }
+      lock.lock();
+      if (error) {
+        error_ = error;
+      } else if (!skip) {
+        bytes_ += written;
+        if (!job.file.empty()) ++records_;
+      }
+      queued_bytes_ -= job.bytes();
+      if (spare_.size() < kSpareBuffers && job.pages.capacity() != 0)
+        spare_.push_back(std::move(job.pages));
+      queue_.pop_front();
+      done_.notify_all();
+    }
+  }
+
+  // Returns the bytes added to the files.
+  uint64_t write(const Job& job) {
+    // One thread while the owner runs the guest on the other core; all
+    // cores while it waits (a full queue, flush()).
+    pages_.set_compress_threads(owner_waiting_ ? 0 : 1);
+    for (size_t i = 0; i < job.hashes.size(); ++i)
+      pages_.put(PageRef{job.hashes[i]}, &job.pages[i * kPageSize]);
+    if (job.file.empty()) return 0;  // counted by the flush of the next record
+    pages_.set_compress_threads(owner_waiting_ ? 0 : 1);
+    const uint64_t n = pages_.flush();
+    const std::vector<uint8_t> record = encode_snapshot(job.message);
+    write_file_atomic(job.file, record);
+    return n + record.size();
+  }
+
+  PageStore& pages_;
+  mutable std::mutex mu_;
+  std::condition_variable work_;  // to the writer: a job or stop
+  std::condition_variable done_;  // to the owner: a job finished
+  std::deque<Job> queue_;         // the front one is being written
+  uint64_t queued_bytes_ = 0;
+  std::exception_ptr error_;
+  uint64_t records_ = 0;  // records written
+  uint64_t bytes_ = 0;
+  std::vector<std::vector<uint8_t>> spare_;
+  std::atomic<int> owner_waiting_{0};  // read by the writer without the lock
+  bool stop_ = false;
+  std::thread thread_;  // last: started once everything above is built
+};
 
 }  // namespace
 
@@ -282,12 +459,37 @@ struct SnapshotStore::Impl {
     ContentTables tables;
   };
 
+  // A snapshot queued for the background writer: its sequence number among
+  // the records queued, and the snapshot it replaced in `infos` (same
+  // position), put back if the write fails.
+  struct Queued {
+    uint64_t seq;
+    Position position;
+    std::optional<SnapshotInfo> replaced;
+  };
+
   std::string dir;  // "" for an in-memory store
   std::unique_ptr<PageStore> pages;
   std::map<uint64_t, std::vector<uint8_t>> memory_records;  // in-memory store: position -> record
   std::vector<SnapshotInfo> infos;
   std::vector<UnusableSnapshot> unusable;
   Baseline base;
+  uint64_t bytes_written = 0;  // inline writes
+
+  // Background writes (Writes::kBackground); destroyed before `pages`.
+  std::unique_ptr<BackgroundWriter> writer;
+  std::unordered_set<Hash128, Hash128Hasher> known;  // pages stored or queued
+  BackgroundWriter::Job batch;  // new pages of the capture in progress
+  std::deque<Queued> queued;    // records queued and maybe not written yet
+  uint64_t records_queued = 0;
+
+  void start_writer();
+  // Stores a non-zero page, or queues it for the writer; true if it was new.
+  bool store_page(const PageRef& ref, const uint8_t* page);
+  // Throws the error of a failed background write, after undoing what it
+  // kept from being written. `wait`: first wait for the writer to finish
+  // everything queued (else only if a write has failed).
+  void settle(bool wait);
 
   std::string snap_path(Position p) const {
     return dir.empty() ? kMemoryName : (fs::path(dir) / "snapshots" / snap_file_name(p)).string();
@@ -348,7 +550,7 @@ void SnapshotStore::Impl::capture_memory(Machine& m, SnapshotInfo& info) {
       }
       table[p] = page_ref_of(page);
       ++info.pages_hashed;
-      if (!table[p].is_zero() && pages->put(table[p], page)) ++info.pages_written;
+      if (store_page(table[p], page)) ++info.pages_written;
     }
   }
 }
@@ -371,10 +573,55 @@ void SnapshotStore::Impl::capture_drives(VirtBoard& board, SnapshotInfo& info) {
         const uint8_t* chunk = buf.data() + k * kPageSize;
         refs[k] = page_ref_of(chunk);
         ++info.pages_hashed;
-        if (!refs[k].is_zero() && pages->put(refs[k], chunk)) ++info.pages_written;
+        if (store_page(refs[k], chunk)) ++info.pages_written;
       }
     }
   }
+}
+
+void SnapshotStore::Impl::start_writer() {
+  pages->for_each_hash([this](const Hash128& h) { known.insert(h); });
+  writer = std::make_unique<BackgroundWriter>(*pages);
+}
+
+bool SnapshotStore::Impl::store_page(const PageRef& ref, const uint8_t* page) {
+  if (ref.is_zero()) return false;
+  if (!writer) return pages->put(ref, page);
+  if (!known.insert(ref.hash).second) return false;
+  if (batch.hashes.empty()) batch.pages = writer->page_buffer();
+  batch.hashes.push_back(ref.hash);
+  batch.pages.insert(batch.pages.end(), page, page + kPageSize);
+  if (batch.hashes.size() >= PageStore::kStagedPages) writer->submit(std::exchange(batch, {}));
+  return true;
+}
+
+void SnapshotStore::Impl::settle(bool wait) {
+  if (!writer) return;
+  const std::exception_ptr error =
+      wait || writer->failed() ? writer->drain() : nullptr;  // drained: the writer is idle
+  const uint64_t written = writer->records_written();
+  if (!error) {
+    while (!queued.empty() && queued.front().seq < written) queued.pop_front();
+    return;
+  }
+  // Every record from the first one not written on was skipped: newest first,
+  // drop each from `infos` and put back what it replaced.
+  for (auto q = queued.rbegin(); q != queued.rend() && q->seq >= written; ++q) {
+    const auto it = std::lower_bound(
+        infos.begin(), infos.end(), q->position,
+        [](const SnapshotInfo& a, Position p) { return a.position < p; });
+    if (it != infos.end() && it->position == q->position) infos.erase(it);
+    if (q->replaced) add_info(*q->replaced);
+  }
+  queued.clear();
+  // What the page store holds is all there is; the baseline's tables may
+  // name lost pages, so the next capture starts from scratch.
+  batch = {};
+  known.clear();
+  pages->for_each_hash([this](const Hash128& h) { known.insert(h); });
+  base.bus_uid = 0;
+  std::fill(base.disk_uids.begin(), base.disk_uids.end(), 0);
+  std::rethrow_exception(error);
 }
 
 void SnapshotStore::Impl::take_checkpoints(Machine& m, VirtBoard& board) {
@@ -506,7 +753,7 @@ SnapshotStore::SnapshotStore(SnapshotStore&&) noexcept = default;
 SnapshotStore& SnapshotStore::operator=(SnapshotStore&&) noexcept = default;
 SnapshotStore::~SnapshotStore() = default;
 
-SnapshotStore SnapshotStore::create(const std::string& rec_dir) {
+SnapshotStore SnapshotStore::create(const std::string& rec_dir, Writes writes) {
   const fs::path snaps = fs::path(rec_dir) / "snapshots";
   std::error_code ec;
   fs::create_directories(snaps, ec);
@@ -517,15 +764,17 @@ SnapshotStore SnapshotStore::create(const std::string& rec_dir) {
   auto impl = std::make_unique<Impl>();
   impl->dir = rec_dir;
   impl->pages = std::make_unique<PackFile>(pack, /*create=*/true);
+  if (writes == Writes::kBackground) impl->start_writer();
   return SnapshotStore(std::move(impl));
 }
 
-SnapshotStore SnapshotStore::open(const std::string& rec_dir) {
+SnapshotStore SnapshotStore::open(const std::string& rec_dir, Writes writes) {
   auto impl = std::make_unique<Impl>();
   impl->dir = rec_dir;
   impl->pages =
       std::make_unique<PackFile>((fs::path(rec_dir) / "pages.pack").string(), /*create=*/false);
   impl->scan_directory();
+  if (writes == Writes::kBackground) impl->start_writer();
   return SnapshotStore(std::move(impl));
 }
 
@@ -552,6 +801,7 @@ SnapshotInfo SnapshotStore::capture(Machine& m, VirtBoard& board, uint64_t journ
     throw std::logic_error("SnapshotStore::capture called in the middle of a block");
   const auto start = std::chrono::steady_clock::now();
   Impl& s = *impl_;
+  s.settle(/*wait=*/false);
   SnapshotInfo info;
   info.position = m.position();
   info.instret = m.hart().instret;
@@ -561,19 +811,39 @@ SnapshotInfo SnapshotStore::capture(Machine& m, VirtBoard& board, uint64_t journ
   s.capture_memory(m, info);
   s.capture_drives(board, info);
   info.state_hash = state_hash(m, board, s.base.tables);
-  const std::vector<uint8_t> record =
-      build_record(m, board, s.base.tables, journal_cursor, info.state_hash);
-  // Pages first: a record must never reference pages that are not durable.
-  info.bytes_written = s.pages->flush() + record.size();
-  s.store_record(info, record);
+  kj::Array<capnp::word> message =
+      build_message(m, board, s.base.tables, journal_cursor, info.state_hash);
+  if (s.writer) {
+    BackgroundWriter::Job job = std::exchange(s.batch, {});
+    job.file = info.file;
+    job.message = std::move(message);
+    const SnapshotInfo* replaced = nearest_at_or_before(info.position);
+    s.queued.push_back(Impl::Queued{
+        s.records_queued++, info.position,
+        replaced && replaced->position == info.position ? std::optional(*replaced) : std::nullopt});
+    s.writer->submit(std::move(job));
+  } else {
+    const std::vector<uint8_t> record = encode_snapshot(message);
+    // Pages first: a record must never reference pages that are not durable.
+    info.bytes_written = s.pages->flush() + record.size();
+    s.store_record(info, record);
+    s.bytes_written += info.bytes_written;
+  }
   s.take_checkpoints(m, board);
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   s.add_info(info);
   return info;
 }
 
+void SnapshotStore::flush() { impl_->settle(/*wait=*/true); }
+
+uint64_t SnapshotStore::bytes_written() const {
+  return impl_->writer ? impl_->writer->bytes_written() : impl_->bytes_written;
+}
+
 uint64_t SnapshotStore::restore(const SnapshotInfo& info, Machine& m, VirtBoard& board) {
   Impl& s = *impl_;
+  s.settle(/*wait=*/true);
   const std::vector<uint8_t> bytes = s.load_record(info);
   ParsedSnapshot p = parse_snapshot(bytes, info.file);
   try {

@@ -27,6 +27,7 @@ ignored):
     never REGEX     no line of the whole output matches REGEX
     hs-out REGEX    some line of hindsight's stdout matches REGEX
     hs-err REGEX    some line of hindsight's stderr matches REGEX
+    hs-out-count N REGEX   exactly N lines of hindsight's stdout match REGEX
 
 Every gdb script should `echo` markers (e.g. `echo @@ reverse-stepi\\n`) so
 the expectations can anchor on them. Exit status 0 when everything holds,
@@ -36,7 +37,6 @@ the expectations can anchor on them. Exit status 0 when everything holds,
 import argparse
 import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
@@ -114,6 +114,12 @@ def check_expectations(expect_lines, out_lines, hs_out, hs_err):
             for i, l in enumerate(out_lines):
                 if rx.search(l):
                     return False, f"{where}\n  output line {i + 1}: {l!r}", variables
+        elif kind == "hs-out-count":
+            count, _, rest = arg.partition(" ")
+            rx = re.compile(rest.strip())
+            n = sum(1 for l in hs_out if rx.search(l))
+            if n != int(count):
+                return False, f"{where}\n  {n} matching lines in hindsight's stdout", variables
         elif kind in ("hs-out", "hs-err"):
             rx = re.compile(arg)
             lines = hs_out if kind == "hs-out" else hs_err

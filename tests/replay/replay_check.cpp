@@ -15,9 +15,9 @@
 //       included) and replays the others to the next snapshot only. The
 //       replay from the boot images (position 0, no restore) is always run
 //       to the end.
-//   hs_replay_check seek-random REC [--count N] [--seed S]
-//       N random positions (and the edges: 0, every snapshot and its +-1,
-//       the end), visited with Timeline::seek in random order (forward and
+//   hs_replay_check seek-random REC [--count N] [--seed S] [--edge-snapshots K]
+//       N random positions (and the edges: 0, every snapshot -- or K of them
+//       spread evenly -- and its +-1, the end), visited with Timeline::seek in random order (forward and
 //       backward) on one Timeline, full state hash at each; then a second
 //       Timeline runs straight through the sorted positions with run_to and
 //       hashes at each: every pair must be equal
@@ -28,6 +28,14 @@
 //   hs_replay_check tamper-journal REC wall-clock-value|wall-clock-position DELTA
 //       rewrites REC/journal with the same frames and valid checksums, but
 //       the first wall-clock event's value (in ns) or position plus DELTA
+//   hs_replay_check seek-time REC POS...
+//       for each POS: opens a fresh Timeline (timed apart), then times
+//       Timeline::seek(POS) alone (restore + replay); prints
+//       "POS OPEN_SECONDS SEEK_SECONDS RESTORED_FROM" (for scripts/bench-record)
+//   hs_replay_check list-records FILE MAGIC
+//       prints "INDEX OFFSET BYTES" for each complete record of FILE
+//   hs_replay_check journal-frames REC
+//       prints "INDEX OFFSET BYTES START END EVENTS" for each usable frame
 //   hs_replay_check end-hash REC
 //       prints the end record's state hash and position
 #include <fmt/format.h>
@@ -232,13 +240,16 @@ int restore_all(const std::vector<std::string>& args) {
 // --- seek-random -------------------------------------------------------------------
 
 int seek_random(const std::vector<std::string>& args) {
-  if (args.empty()) usage("seek-random REC [--count N] [--seed S]");
+  if (args.empty()) usage("seek-random REC [--count N] [--seed S] [--edge-snapshots K]");
   const std::string dir = args[0];
   uint64_t count = 20;
   uint64_t seed = 20261121;
+  std::optional<uint64_t> edge_snaps;  // nullopt: all
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--count" && i + 1 < args.size()) count = parse_u64(args[++i], "--count");
     else if (args[i] == "--seed" && i + 1 < args.size()) seed = parse_u64(args[++i], "--seed");
+    else if (args[i] == "--edge-snapshots" && i + 1 < args.size())
+      edge_snaps = parse_u64(args[++i], "--edge-snapshots");
     else usage(fmt::format("seek-random: unexpected argument '{}'", args[i]));
   }
 
@@ -252,8 +263,18 @@ int seek_random(const std::vector<std::string>& args) {
   targets.push_back(Position{0});
   targets.push_back(end);
   if (end.v) targets.push_back(Position{end.v - 1});
-  for (const SnapshotInfo& s : a.snapshots().snapshots()) {
-    if (s.position > end) continue;
+  std::vector<SnapshotInfo> edges;
+  for (const SnapshotInfo& s : a.snapshots().snapshots())
+    if (s.position <= end) edges.push_back(s);
+  if (edge_snaps && *edge_snaps < edges.size()) {
+    // N snapshots spread evenly, the first and the last included
+    std::vector<SnapshotInfo> some;
+    for (uint64_t k = 0; k < *edge_snaps; ++k)
+      some.push_back(edges[*edge_snaps == 1 ? edges.size() - 1
+                                            : k * (edges.size() - 1) / (*edge_snaps - 1)]);
+    edges = some;
+  }
+  for (const SnapshotInfo& s : edges) {
     targets.push_back(s.position);
     if (s.position.v) targets.push_back(Position{s.position.v - 1});
     if (s.position < end) targets.push_back(s.position + 1);
@@ -418,6 +439,53 @@ int tamper_journal(const std::vector<std::string>& args) {
   return 0;
 }
 
+int seek_time(const std::vector<std::string>& args) {
+  if (args.size() < 2) usage("seek-time REC POS...");
+  for (size_t i = 1; i < args.size(); ++i) {
+    const Position p{parse_u64(args[i], "POS")};
+    const auto t0 = std::chrono::steady_clock::now();
+    Timeline t(args[0]);
+    const double open_s = seconds_since(t0);
+    const std::optional<Position> from = t.checkpoint_before(p + 1);
+    const auto t1 = std::chrono::steady_clock::now();
+    const Timeline::Stop s = t.seek(p);
+    const double seek_s = seconds_since(t1);
+    if (s == Timeline::Stop::kDivergence || t.position() != std::min(p, t.end())) {
+      fmt::print(stderr, "hs_replay_check: seek to {} failed: {}\n", p.v, t.error());
+      return 1;
+    }
+    fmt::print("{} {:.4f} {:.4f} {}\n", p.v, open_s, seek_s, from ? from->v : 0);
+  }
+  return 0;
+}
+
+int list_records(const std::vector<std::string>& args) {
+  if (args.size() != 2 || args[1].size() != 4) usage("list-records FILE MAGIC");
+  char magic[5] = {};
+  std::memcpy(magic, args[1].data(), 4);
+  const std::vector<uint8_t> data = read_whole_file(args[0]);
+  uint64_t off = 0, k = 0;
+  while (off < data.size()) {
+    const DecodedRecord r = decode_record(data, off, magic);
+    if (r.status != RecordStatus::kOk) {
+      fmt::print(stderr, "hs_replay_check: {}: offset {}: {}\n", args[0], off, r.problem);
+      return 1;
+    }
+    fmt::print("{} {} {}\n", k++, off, r.next_offset - off);
+    off = r.next_offset;
+  }
+  return 0;
+}
+
+int journal_frames(const std::vector<std::string>& args) {
+  if (args.size() != 1) usage("journal-frames REC");
+  const JournalReader j = JournalReader::open(args[0]);
+  size_t k = 0;
+  for (const FrameInfo& f : j.frames())
+    fmt::print("{} {} {} {} {} {}\n", k++, f.offset, f.bytes, f.start.v, f.end.v, f.event_count);
+  return 0;
+}
+
 int end_hash_cmd(const std::vector<std::string>& args) {
   if (args.size() != 1) usage("end-hash REC");
   const std::optional<RecordingEnd> e = read_end(args[0]);
@@ -442,6 +510,9 @@ int main(int argc, char** argv) {
     if (cmd == "rewrite-version") return rewrite_version(args);
     if (cmd == "tamper-journal") return tamper_journal(args);
     if (cmd == "end-hash") return end_hash_cmd(args);
+    if (cmd == "list-records") return list_records(args);
+    if (cmd == "seek-time") return seek_time(args);
+    if (cmd == "journal-frames") return journal_frames(args);
     usage("unknown command " + cmd);
   } catch (const FormatError& e) {
     fmt::print(stderr, "hs_replay_check: {}\n", e.what());

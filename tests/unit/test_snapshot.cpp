@@ -2,16 +2,20 @@
 // (snapshot/state_hash) on a real virt board running a small guest loop.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/isa/isa_util.hpp"
@@ -759,6 +763,237 @@ TEST_CASE("every device's state survives a round trip") {
   CHECK(hb.x[32] == 0);
 }
 
+// ---- background writes (SnapshotStore::Writes::kBackground) ----
+
+namespace {
+
+constexpr auto kBackground = SnapshotStore::Writes::kBackground;
+
+// Writes `count` distinct, poorly compressible pages from RAM page `first`.
+void fill_pages(Rig& r, uint64_t first, uint64_t count, uint64_t salt) {
+  std::vector<uint8_t> page(kPageSize);
+  for (uint64_t p = first; p < first + count; ++p) {
+    uint64_t x = (p + 1) * 0x9e3779b97f4a7c15ull ^ (salt + 1) * 0xbf58476d1ce4e5b9ull;
+    for (size_t i = 0; i < kPageSize; i += 8) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      std::memcpy(&page[i], &x, 8);
+    }
+    REQUIRE(r.m.bus().write_bytes(PAddr{kRamBase + p * kPageSize}, page));
+  }
+}
+
+// The files of a store directory: relative path -> contents.
+std::map<std::string, std::vector<uint8_t>> files_of(const fs::path& dir) {
+  std::map<std::string, std::vector<uint8_t>> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file())
+      files[fs::relative(e.path(), dir).string()] = read_whole_file(e.path().string());
+  return files;
+}
+
+// Simulates a full disk: writes past `limit` bytes of a file fail with EFBIG
+// (and SIGXFSZ is ignored) until destroyed.
+struct FileSizeLimit {
+  rlimit old{};
+  void (*old_handler)(int) = nullptr;
+  explicit FileSizeLimit(uint64_t limit) {
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+    old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    const rlimit lim{limit, old.rlim_max};
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &lim) == 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+};
+
+}  // namespace
+
+TEST_CASE("background writes produce the files inline writes do") {
+  TempDir inline_dir("hs_inline"), background_dir("hs_background");
+  const std::string image = inline_dir / "disk.img";
+  write_file(image, pattern(1 << 20, 1));
+  VirtConfig cfg = small_config(96ull << 20);
+  cfg.drives.push_back(DriveSpec{image, false, ""});
+  SnapshotStore in = SnapshotStore::create(inline_dir.str());
+  SnapshotStore bg = SnapshotStore::create(background_dir.str(), kBackground);
+  Rig a(cfg);
+  a.load_guest();
+  std::vector<SnapshotInfo> taken;
+  for (uint64_t i = 0; i < 12; ++i) {
+    a.run(2'000 + 100 * i);
+    if (i == 1)  // 68 MiB of new pages: more than the queue holds
+      fill_pages(a, 1024, 17'000, i);
+    else if (i % 4 == 1)  // more than a writer batch
+      fill_pages(a, 1024 + 3'000 * (i / 4), 5'000, i);
+    if (i % 3 == 0) REQUIRE(a.disk().write(0x10000 * i, pattern(8192, static_cast<uint8_t>(i))));
+    const SnapshotInfo want = in.capture(a.m, a.board, i);
+    const SnapshotInfo got = bg.capture(a.m, a.board, i);
+    CHECK(got.position == want.position);
+    CHECK(got.state_hash == want.state_hash);
+    CHECK(got.pages_hashed == want.pages_hashed);
+    CHECK(got.pages_written == want.pages_written);
+    CHECK(got.bytes_written == 0);  // not written yet
+    taken.push_back(got);
+  }
+  // A second capture at the same position replaces the first, in order.
+  const SnapshotInfo again = bg.capture(a.m, a.board, 99);
+  in.capture(a.m, a.board, 99);
+  REQUIRE(bg.snapshots().size() == taken.size());
+  CHECK(bg.snapshots().back().journal_cursor == 99);
+
+  bg.flush();
+  CHECK(bg.bytes_written() == in.bytes_written());
+  const auto want = files_of(inline_dir.path / "snapshots");
+  CHECK(files_of(background_dir.path / "snapshots") == want);
+  CHECK(read_whole_file(background_dir / "pages.pack") == read_whole_file(inline_dir / "pages.pack"));
+  bg.flush();  // nothing more to do
+
+  SnapshotStore reopened = SnapshotStore::open(background_dir.str());
+  CHECK(reopened.unusable().empty());
+  REQUIRE(reopened.snapshots().size() == taken.size());
+  Rig b(cfg);
+  CHECK(reopened.restore(reopened.snapshots()[5], b.m, b.board) == 5);
+  CHECK(b.hash() == taken[5].state_hash);
+  CHECK(reopened.restore(reopened.snapshots().back(), b.m, b.board) == 99);
+  CHECK(b.hash() == again.state_hash);
+}
+
+TEST_CASE("a background snapshot restores before it is written and is seen by open() after flush") {
+  TempDir dir;
+  SnapshotStore store = SnapshotStore::create(dir.str(), kBackground);
+  Rig a(small_config(32ull << 20));
+  a.load_guest();
+  a.run(5'000);
+  fill_pages(a, 1024, 5000, 1);  // a write that takes a while
+  const SnapshotInfo first = store.capture(a.m, a.board, 7);
+  REQUIRE(store.snapshots().size() == 1);
+  Rig b(small_config(32ull << 20));
+  CHECK(store.restore(store.snapshots()[0], b.m, b.board) == 7);  // waits for the writer
+  CHECK(b.hash() == first.state_hash);
+  CHECK(fs::exists(first.file));
+
+  // Many captures in a row, each restored at once into a fresh machine.
+  for (uint64_t i = 0; i < 6; ++i) {
+    a.run(1'000);
+    fill_pages(a, 100 + 200 * i, 200, 10 + i);
+    const SnapshotInfo info = store.capture(a.m, a.board, 10 + i);
+    Rig c(small_config(32ull << 20));
+    CHECK(store.restore(info, c.m, c.board) == 10 + i);
+    CHECK(c.hash() == info.state_hash);
+    c.run(3'000);
+    a.run(3'000);
+    CHECK(c.hash() == a.hash());
+  }
+
+  a.run(2'000);
+  const SnapshotInfo last = store.capture(a.m, a.board, 20);
+  store.flush();
+  CHECK(fs::exists(last.file));
+  CHECK(store.bytes_written() ==
+        fs::file_size(dir / "pages.pack") + [&] {
+          uint64_t n = 0;
+          for (const SnapshotInfo& s : store.snapshots()) n += fs::file_size(s.file);
+          return n;
+        }());
+  SnapshotStore other = SnapshotStore::open(dir.str());
+  REQUIRE(other.snapshots().size() == store.snapshots().size());
+  CHECK(other.snapshots().back().position == last.position);
+  Rig d(small_config(32ull << 20));
+  CHECK(other.restore(other.snapshots().back(), d.m, d.board) == 20);
+  CHECK(d.hash() == last.state_hash);
+}
+
+TEST_CASE("a background store writes what is queued when destroyed") {
+  TempDir dir;
+  SnapshotInfo info;
+  {
+    SnapshotStore store = SnapshotStore::create(dir.str(), kBackground);
+    Rig a;
+    a.load_guest();
+    a.run(3'000);
+    fill_pages(a, 512, 1000, 3);
+    info = store.capture(a.m, a.board, 1);
+  }
+  SnapshotStore store = SnapshotStore::open(dir.str());
+  REQUIRE(store.snapshots().size() == 1);
+  Rig b;
+  store.restore(store.snapshots()[0], b.m, b.board);
+  CHECK(b.hash() == info.state_hash);
+}
+
+TEST_CASE("a background write error surfaces on the next flush or capture") {
+  TempDir dir;
+  const std::string pack = dir / "pages.pack";
+  SnapshotStore store = SnapshotStore::create(dir.str(), kBackground);
+  Rig a;
+  a.load_guest();
+  a.run(3'000);
+  const SnapshotInfo good = store.capture(a.m, a.board, 1);
+  store.flush();
+  const uint64_t pack_size = fs::file_size(pack);
+
+  SECTION("on flush") {
+    {
+      FileSizeLimit full(pack_size + 4096);  // the disk fills up
+      a.run(1'000);
+      fill_pages(a, 512, 100, 1);
+      const SnapshotInfo lost = store.capture(a.m, a.board, 2);  // queued: no error yet
+      CHECK(store.snapshots().size() == 2);
+      try {
+        store.flush();
+        FAIL("no exception");
+      } catch (const FormatError& e) {
+        CHECK(e.file() == pack);
+        CHECK(mentions(e.what(), std::strerror(EFBIG)));
+      }
+      CHECK(!fs::exists(lost.file));
+    }
+    store.flush();  // reported once
+  }
+  SECTION("on capture") {
+    {
+      FileSizeLimit full(pack_size + 4096);
+      a.run(1'000);
+      fill_pages(a, 512, 100, 1);
+      store.capture(a.m, a.board, 2);
+      bool thrown = false;
+      for (int i = 0; i < 500 && !thrown; ++i) {  // until the writer has met the error
+        try {
+          a.run(10);
+          store.capture(a.m, a.board, 3);
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        } catch (const FormatError& e) {
+          CHECK(e.file() == pack);
+          thrown = true;
+        }
+      }
+      CHECK(thrown);
+    }
+  }
+  // Only the snapshot written before the error remains; the store goes on
+  // (the next capture rehashes everything) once there is room again.
+  REQUIRE(store.snapshots().size() == 1);
+  CHECK(store.snapshots()[0].position == good.position);
+  a.run(1'000);
+  const SnapshotInfo later = store.capture(a.m, a.board, 4);
+  CHECK(later.state_hash == a.hash());
+  store.flush();
+  SnapshotStore other = SnapshotStore::open(dir.str());
+  CHECK(other.unusable().empty());
+  REQUIRE(other.snapshots().size() == 2);
+  Rig b;
+  other.restore(other.snapshots()[1], b.m, b.board);
+  CHECK(b.hash() == later.state_hash);
+  other.restore(other.snapshots()[0], b.m, b.board);
+  CHECK(b.hash() == good.state_hash);
+}
+
 TEST_CASE("dirty generations mark exactly the pages written since a checkpoint") {
   Rig a;
   a.load_guest();
@@ -821,8 +1056,17 @@ TEST_CASE("disk change tracking lists clusters changed since a checkpoint") {
 
 TEST_CASE("performance: 512 MiB capture and restore", "[.perf]") {
   SnapshotStore store = SnapshotStore::in_memory();
-  TempDir dir;
+  TempDir dir, bg_dir("hs_background");
   SnapshotStore files = SnapshotStore::create(dir.path.string());
+  SnapshotStore background = SnapshotStore::create(bg_dir.str(), kBackground);
+  auto name = [&](const SnapshotStore* s) {
+    return s == &store ? "memory" : s == &files ? "files" : "files, background (capture only)";
+  };
+  auto flush_ms = [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    background.flush();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
   Rig a(small_config(512ull << 20));
   const uint64_t pages = (512ull << 20) / kPageSize;
   // Half of RAM in use. Each page: 40% random bytes, the rest small
@@ -840,23 +1084,26 @@ TEST_CASE("performance: 512 MiB capture and restore", "[.perf]") {
     REQUIRE(a.m.bus().write_bytes(PAddr{kRamBase + p * kPageSize}, page));
   };
   for (uint64_t p = 0; p < pages; p += 2) fill(p, 0);
-  for (SnapshotStore* s : {&store, &files}) {
+  for (SnapshotStore* s : {&store, &files, &background}) {
     const SnapshotInfo base = s->capture(a.m, a.board, 0);
-    WARN(fmt::format("{}: initial capture of {} pages: {:.1f} ms, {} bytes",
-                     s == &store ? "memory" : "files", base.pages_written, base.seconds * 1e3,
-                     base.bytes_written));
+    WARN(fmt::format("{}: initial capture of {} pages: {:.1f} ms, {} bytes", name(s),
+                     base.pages_written, base.seconds * 1e3, base.bytes_written));
   }
+  WARN(fmt::format("background: writing it took another {:.1f} ms", flush_ms()));
   for (uint64_t p = 0; p < pages; p += 20) fill(p, 1);  // 5% dirty
   a.m.hart().position += 1;
-  for (SnapshotStore* s : {&store, &files}) {
+  for (SnapshotStore* s : {&store, &files, &background}) {
     const SnapshotInfo inc = s->capture(a.m, a.board, 0);
     WARN(fmt::format("{}: 5% dirty capture: {} pages hashed, {} written, {:.1f} ms, {} bytes",
-                     s == &store ? "memory" : "files", inc.pages_hashed, inc.pages_written,
-                     inc.seconds * 1e3, inc.bytes_written));
+                     name(s), inc.pages_hashed, inc.pages_written, inc.seconds * 1e3,
+                     inc.bytes_written));
     CHECK(inc.pages_hashed == (pages + 19) / 20);
+    if (s == &background) WARN(fmt::format("background: writing it took another {:.1f} ms", flush_ms()));
     const SnapshotInfo none = s->capture(a.m, a.board, 0);
-    WARN(fmt::format("unchanged capture: {:.1f} ms", none.seconds * 1e3));
+    WARN(fmt::format("{}: unchanged capture: {:.1f} ms", name(s), none.seconds * 1e3));
   }
+  CHECK(background.snapshots().back().state_hash == files.snapshots().back().state_hash);
+  flush_ms();
   const SnapshotInfo& target = files.snapshots().back();
   // The seek case: the same machine ran on and changed 5% of its pages.
   for (uint64_t p = 0; p < pages; p += 20) fill(p, 2);

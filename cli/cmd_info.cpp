@@ -103,7 +103,7 @@ int info(const std::string& dir) {
              snaps.snapshots().size(), m.snapshot_interval, snaps.unusable().size(),
              mib(dir_bytes(fs::path(dir) / "pages.pack")));
   for (const UnusableSnapshot& u : snaps.unusable())
-    fmt::print("  unusable {}: {}\n", u.file, u.reason);
+    fmt::print("  unusable: {}\n", u.reason);
   fmt::print("size\n  total {} (images {}, snapshots {}, journal {})\n", mib(dir_bytes(dir)),
              mib(dir_bytes(fs::path(dir) / rec_file::kImagesDir)),
              mib(dir_bytes(fs::path(dir) / "pages.pack") + dir_bytes(fs::path(dir) / "snapshots")),
@@ -157,7 +157,7 @@ int dump(const DumpOptions& o) {
                  i.state_hash.to_string(), fs::path(i.file).filename().string());
     }
     for (const UnusableSnapshot& u : s.unusable())
-      fmt::print("# unusable {}: {}\n", u.file, u.reason);
+      fmt::print("# unusable: {}\n", u.reason);
   }
   return 0;
 }

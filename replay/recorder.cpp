@@ -21,10 +21,17 @@ constexpr auto kFlushEvery = std::chrono::milliseconds(250);
 // Flushes the journal up to `p`. Snapshots are written in the background, so
 // the first frame first waits for the initial snapshot to be durable: a
 // recording killed after its first frame always has its base snapshot (as
-// when captures were written inline). Later frames do not wait.
-void flush_journal(JournalWriter& journal, SnapshotStore& snapshots, Position p) {
-  if (journal.frames().empty() && p.v > 0) snapshots.flush();
+// when captures were written inline). Later frames do not wait. Returns the
+// seconds spent waiting.
+double flush_journal(JournalWriter& journal, SnapshotStore& snapshots, Position p) {
+  double waited = 0;
+  if (journal.frames().empty() && p.v > 0) {
+    const auto start = std::chrono::steady_clock::now();
+    snapshots.flush();
+    waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
   journal.flush(p);
+  return waited;
 }
 
 void prepare_directory(const std::string& dir, bool force) {
@@ -116,7 +123,7 @@ void Recorder::on_poll() {
   Machine& m = session_->machine();
   const auto now = std::chrono::steady_clock::now();
   if (now - last_flush_ >= kFlushEvery) {
-    flush_journal(*journal_, *snapshots_, m.position());
+    result_.snapshot_seconds += flush_journal(*journal_, *snapshots_, m.position());
     last_flush_ = now;
   }
   session_->board().poll_input();
@@ -128,7 +135,7 @@ void Recorder::request_stop() { stop_requested_ = true; }
 void Recorder::snapshot() {
   // The journal up to here first, so its flush never waits for this
   // snapshot's background write (flush_journal).
-  flush_journal(*journal_, *snapshots_, session_->machine().position());
+  result_.snapshot_seconds += flush_journal(*journal_, *snapshots_, session_->machine().position());
   const SnapshotInfo info =
       snapshots_->capture(session_->machine(), session_->board(), journal_->events_written() +
                                                                       journal_->pending());

@@ -50,7 +50,7 @@ class Timeline {
   // Last replayable position: the end record's, or the last complete
   // journal frame's when the recording was cut short.
   Position end() const { return end_; }
-  bool cut_short() const { return !end_record_.has_value(); }
+  bool cut_short() const { return !end_record_ || end_ < end_record_->position; }
 
   Session& session() { return *session_; }
   Machine& machine() { return session_->machine(); }

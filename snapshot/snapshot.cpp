@@ -3,7 +3,6 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <fmt/format.h>
-
 #include <pthread.h>
 #include <sched.h>
 
@@ -479,8 +478,8 @@ struct SnapshotStore::Impl {
   // Background writes (Writes::kBackground); destroyed before `pages`.
   std::unique_ptr<BackgroundWriter> writer;
   std::unordered_set<Hash128, Hash128Hasher> known;  // pages stored or queued
-  BackgroundWriter::Job batch;  // new pages of the capture in progress
-  std::deque<Queued> queued;    // records queued and maybe not written yet
+  BackgroundWriter::Job batch;                       // new pages of the capture in progress
+  std::deque<Queued> queued;                         // records queued and maybe not written yet
   uint64_t records_queued = 0;
 
   void start_writer();
@@ -607,9 +606,9 @@ void SnapshotStore::Impl::settle(bool wait) {
   // Every record from the first one not written on was skipped: newest first,
   // drop each from `infos` and put back what it replaced.
   for (auto q = queued.rbegin(); q != queued.rend() && q->seq >= written; ++q) {
-    const auto it = std::lower_bound(
-        infos.begin(), infos.end(), q->position,
-        [](const SnapshotInfo& a, Position p) { return a.position < p; });
+    const auto it =
+        std::lower_bound(infos.begin(), infos.end(), q->position,
+                         [](const SnapshotInfo& a, Position p) { return a.position < p; });
     if (it != infos.end() && it->position == q->position) infos.erase(it);
     if (q->replaced) add_info(*q->replaced);
   }

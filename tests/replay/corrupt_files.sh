@@ -174,7 +174,7 @@ case $case_name in
     hs info "$rec"
     expect_rc 0 "info: exit code"
     expect_out "$((nsnaps - 1)) usable .* 1 unusable" "info does not count 1 unusable snapshot"
-    expect_out "unusable .*rec/snapshots/$snap: .*$why" "info does not list $snap as unusable ($why)"
+    expect_out "unusable: .*rec/snapshots/$snap: .*$why" "info does not list $snap as unusable ($why)"
     # seeking just past it restores the snapshot before it
     hs replay --seek 1000001 "$rec"
     expect_rc 0 "replay --seek 1000001: exit code"
@@ -190,7 +190,7 @@ case $case_name in
     hs info "$rec"
     expect_rc 0 "info: exit code"
     expect_out "[0-9]+ usable .* [1-9][0-9]* unusable" "info does not list unusable snapshots"
-    expect_out "unusable .*rec/snapshots/.*rec/pages.pack: offset $off: " "info does not name pages.pack and offset $off"
+    expect_out "unusable: .*rec/snapshots/.*rec/pages.pack: offset $off: " "info does not name pages.pack and offset $off"
     hs replay --seek $((end_pos - 1)) "$rec"
     expect_rc 0 "replay --seek near the end: exit code"
     expect_out "^position $((end_pos - 1)) " "replay --seek $((end_pos - 1)) did not arrive"

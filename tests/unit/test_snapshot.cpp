@@ -851,7 +851,8 @@ TEST_CASE("background writes produce the files inline writes do") {
   CHECK(bg.bytes_written() == in.bytes_written());
   const auto want = files_of(inline_dir.path / "snapshots");
   CHECK(files_of(background_dir.path / "snapshots") == want);
-  CHECK(read_whole_file(background_dir / "pages.pack") == read_whole_file(inline_dir / "pages.pack"));
+  CHECK(read_whole_file(background_dir / "pages.pack") ==
+        read_whole_file(inline_dir / "pages.pack"));
   bg.flush();  // nothing more to do
 
   SnapshotStore reopened = SnapshotStore::open(background_dir.str());
@@ -895,12 +896,9 @@ TEST_CASE("a background snapshot restores before it is written and is seen by op
   const SnapshotInfo last = store.capture(a.m, a.board, 20);
   store.flush();
   CHECK(fs::exists(last.file));
-  CHECK(store.bytes_written() ==
-        fs::file_size(dir / "pages.pack") + [&] {
-          uint64_t n = 0;
-          for (const SnapshotInfo& s : store.snapshots()) n += fs::file_size(s.file);
-          return n;
-        }());
+  uint64_t file_bytes = fs::file_size(dir / "pages.pack");
+  for (const SnapshotInfo& s : store.snapshots()) file_bytes += fs::file_size(s.file);
+  CHECK(store.bytes_written() == file_bytes);
   SnapshotStore other = SnapshotStore::open(dir.str());
   REQUIRE(other.snapshots().size() == store.snapshots().size());
   CHECK(other.snapshots().back().position == last.position);
@@ -1098,7 +1096,8 @@ TEST_CASE("performance: 512 MiB capture and restore", "[.perf]") {
                      name(s), inc.pages_hashed, inc.pages_written, inc.seconds * 1e3,
                      inc.bytes_written));
     CHECK(inc.pages_hashed == (pages + 19) / 20);
-    if (s == &background) WARN(fmt::format("background: writing it took another {:.1f} ms", flush_ms()));
+    if (s == &background)
+      WARN(fmt::format("background: writing it took another {:.1f} ms", flush_ms()));
     const SnapshotInfo none = s->capture(a.m, a.board, 0);
     WARN(fmt::format("{}: unchanged capture: {:.1f} ms", name(s), none.seconds * 1e3));
   }

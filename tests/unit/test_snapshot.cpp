@@ -918,11 +918,22 @@ TEST_CASE("a background store writes what is queued when destroyed") {
     fill_pages(a, 512, 1000, 3);
     info = store.capture(a.m, a.board, 1);
   }
+  SnapshotInfo more;
+  {
+    SnapshotStore store = SnapshotStore::open(dir.str(), kBackground);  // and continue it
+    REQUIRE(store.snapshots().size() == 1);
+    Rig b;
+    store.restore(store.snapshots()[0], b.m, b.board);
+    CHECK(b.hash() == info.state_hash);
+    b.run(2'000);
+    more = store.capture(b.m, b.board, 2);
+    CHECK(more.pages_written <= 8);  // the pages already in the pack are not queued again
+  }
   SnapshotStore store = SnapshotStore::open(dir.str());
-  REQUIRE(store.snapshots().size() == 1);
-  Rig b;
-  store.restore(store.snapshots()[0], b.m, b.board);
-  CHECK(b.hash() == info.state_hash);
+  REQUIRE(store.snapshots().size() == 2);
+  Rig c;
+  store.restore(store.snapshots()[1], c.m, c.board);
+  CHECK(c.hash() == more.state_hash);
 }
 
 TEST_CASE("a background write error surfaces on the next flush or capture") {

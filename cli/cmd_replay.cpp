@@ -73,7 +73,16 @@ int replay(const ReplayOptions& o) {
   if (!o.gdb.empty()) {
     // Under gdb: the replay starts at position 0 and moves only as gdb asks;
     // the guest's console output goes to stdout as it is replayed.
-    t.session().board().uart().on_tx = [](uint8_t c) { std::fputc(c, stdout); };
+    // Reverse execution replays stretches again: show each byte once, when the
+    // replay first gets past it.
+    std::optional<uint64_t> shown;
+    t.session().board().uart().on_tx = [&t, &shown](uint8_t c) {
+      const uint64_t at = t.machine().hart().clock().now().v;
+      if (shown && at <= *shown) return;
+      shown = at;
+      std::fputc(c, stdout);
+      if (c == '\n') std::fflush(stdout);
+    };
     rsp::ReplayDebuggee target(t);
     GdbStub(o.gdb).serve(target);
     std::fflush(stdout);

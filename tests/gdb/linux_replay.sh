@@ -2,7 +2,9 @@
 # gdb_linux_replay: records the Linux guest booting to power-off (initramfs
 # with rootfs/test.sh: prints a marker, /init powers off), then debugs the
 # replay with gdb at raw addresses deep in the boot (linux_replay.gdb,
-# checked against linux_replay.expect).
+# checked against linux_replay.expect), then interrupts a long
+# reverse-continue and continue with Ctrl-C (protocol_robustness.py
+# --interrupt).
 #
 # usage: linux_replay.sh WORK_DIR PORT
 # Environment as for tests/linux (lib.sh): HS_HINDSIGHT, HS_GUEST_DIR.
@@ -39,5 +41,9 @@ python3 "$here/gdbtest.py" --name linux_replay --work "$work" --port "$port" --g
   -- "$HS_HINDSIGHT" replay "$rec" --gdb "127.0.0.1:$port" || fail "the gdb session did not go as expected"
 # informational
 grep -h '^@@ .* took' "$work/linux_replay.gdb.out" | sed 's/^@@ /linux_replay: /'
+# Ctrl-C during a long reverse-continue and continue (a raw protocol client)
+echo "---- interrupts"
+python3 "$here/protocol_robustness.py" --hindsight "$HS_HINDSIGHT" --interrupt "$rec" \
+  --work "$work/interrupt" --port "$port" || fail "interrupting the replay did not go as expected"
 rm -rf "$rec"   # 70 MB
 finish

@@ -3,6 +3,7 @@
 `hindsight replay REC --gdb 127.0.0.1:PORT`.
 
 usage: protocol_robustness.py --hindsight EXE --elf DEBUGEE_ELF --work DIR --port PORT
+       protocol_robustness.py --hindsight EXE --interrupt REC --work DIR --port PORT
 
 Records DEBUGEE_ELF, starts the replay under --gdb and sends well-formed and
 malformed packets (bad checksums, line noise, a 100 KiB packet, unknown
@@ -11,6 +12,10 @@ stopped, NAK retransmission, no-ack mode), checking every reply; checks that
 a second client is refused while the first stays usable; detaches with D and
 expects hindsight to exit 0. Prints one line per check; exit status 0 when all
 pass.
+
+With --interrupt REC (a long recording, e.g. a Linux boot; used by
+gdb_linux_replay): Ctrl-C during a reverse-continue that finds nothing
+(back at the starting position) and during a continue (somewhere later).
 """
 
 import argparse
@@ -134,19 +139,26 @@ def monitor(c, cmd):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hindsight", required=True)
-    ap.add_argument("--elf", required=True)
+    ap.add_argument("--elf")
+    ap.add_argument("--interrupt", metavar="REC", help="only the Ctrl-C checks, on recording REC")
     ap.add_argument("--work", required=True)
     ap.add_argument("--port", type=int, required=True)
     a = ap.parse_args()
 
-    shutil.rmtree(a.work, ignore_errors=True)
-    os.makedirs(a.work)
-    rec = os.path.join(a.work, "rec")
-    r = subprocess.run([a.hindsight, "record", "-o", rec, "--bios", "none", "--kernel", a.elf],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
-    if r.returncode != 0:
-        print("protocol_robustness: FAILED: hindsight record exited", r.returncode, r.stderr.decode())
-        return 1
+    if not a.elf and not a.interrupt:
+        ap.error("--elf or --interrupt is needed")
+    os.makedirs(a.work, exist_ok=True)
+    if a.interrupt:
+        rec = a.interrupt
+    else:
+        shutil.rmtree(a.work, ignore_errors=True)
+        os.makedirs(a.work)
+        rec = os.path.join(a.work, "rec")
+        r = subprocess.run([a.hindsight, "record", "-o", rec, "--bios", "none", "--kernel", a.elf],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            print("protocol_robustness: FAILED: hindsight record exited", r.returncode, r.stderr.decode())
+            return 1
     info = subprocess.run([a.hindsight, "info", rec], capture_output=True, text=True).stdout
     m = re.search(r"^\s*0 \.\. (\d+) ", info, re.M)
     end = int(m.group(1))
@@ -162,7 +174,7 @@ def main():
                 print("protocol_robustness: FAILED: hindsight did not start its gdb server")
                 return 1
             time.sleep(0.05)
-        run_checks(a.port, end)
+        (interrupt_checks if a.interrupt else run_checks)(a.port, end)
         try:
             rc = hs.wait(timeout=30)
             check(rc == 0, "hindsight exits 0 after D", f"exit code {rc}")
@@ -178,6 +190,41 @@ def main():
         return 1
     print("protocol_robustness: ok")
     return 0
+
+
+def interrupt_checks(port, end):
+    c = Client(port)
+    c.send(b"+")
+    c.request("qSupported:swbreak+")
+    mid = end // 2
+    out = monitor(c, "replay_seek %d" % mid)
+    check(out.startswith("position %d" % mid), "replay_seek to the middle", out)
+    r = c.request("Z0,10,4")  # never executed: the scans find nothing
+    check(r == "OK", "Z0,10,4: OK", r)
+    c.send(frame("bc"))
+    check(c.read_byte(5) == b"+", "bc: '+'")
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    c.send(b"\x03")
+    r = c.read_packet(60)
+    secs = time.monotonic() - t0
+    check(r.startswith("T02"), "Ctrl-C during reverse-continue: a SIGINT stop (%.3f s)" % secs, r)
+    out = monitor(c, "info replay")
+    check("position %d of %d" % (mid, end) in out, "... back where it started", out)
+    c.send(frame("c"))
+    check(c.read_byte(5) == b"+", "c: '+'")
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    c.send(b"\x03")
+    r = c.read_packet(60)
+    secs = time.monotonic() - t0
+    check(r.startswith("T02"), "Ctrl-C during continue: a SIGINT stop (%.3f s)" % secs, r)
+    out = monitor(c, "info replay")
+    m = re.search(r"position (\d+) of", out)
+    check(m is not None and mid < int(m.group(1)) < end, "... somewhere after the start, before the end", out)
+    check(c.request("z0,10,4") == "OK", "z0: OK")
+    check(c.request("D") == "OK", "D: OK")
+    c.close()
 
 
 def run_checks(port, end):

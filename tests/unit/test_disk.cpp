@@ -16,6 +16,8 @@
 
 using namespace hs;
 using hs::test::TempDir;
+using hs::test::read_file;
+using hs::test::write_file;
 namespace fs = std::filesystem;
 
 namespace {
@@ -25,17 +27,6 @@ std::vector<uint8_t> pattern(size_t n, uint8_t seed = 0) {
   std::vector<uint8_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 7 + seed + (i >> 9));
   return v;
-}
-
-void write_file(const std::string& path, const std::vector<uint8_t>& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-  REQUIRE(out.good());
-}
-
-std::vector<uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 uint64_t fnv(const std::vector<uint8_t>& v) {

@@ -21,15 +21,12 @@
 
 using namespace hs;
 using hs::test::TempDir;
+using hs::test::read_file;
+using hs::test::write_file;
 namespace fs = std::filesystem;
 
 namespace {
 
-
-std::vector<uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 void write_file(const std::string& path, const std::vector<uint8_t>& data, size_t n) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -17,6 +17,8 @@
 
 using namespace hs;
 using hs::test::TempDir;
+using hs::test::read_file;
+using hs::test::write_file;
 namespace fs = std::filesystem;
 
 namespace {
@@ -26,17 +28,6 @@ std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
   std::vector<uint8_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 7 + seed + (i >> 11));
   return v;
-}
-
-void write_file(const std::string& path, const std::vector<uint8_t>& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-  REQUIRE(out.good());
-}
-
-std::vector<uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 std::optional<FormatError> format_error(const std::function<void()>& f) {

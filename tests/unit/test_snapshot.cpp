@@ -29,6 +29,8 @@
 
 using namespace hs;
 using hs::test::TempDir;
+using hs::test::read_file;
+using hs::test::write_file;
 namespace fs = std::filesystem;
 
 namespace {
@@ -150,12 +152,6 @@ std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
   std::vector<uint8_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 13 + seed + (i >> 10));
   return v;
-}
-
-void write_file(const std::string& path, const std::vector<uint8_t>& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-  REQUIRE(out.good());
 }
 
 void flip_byte(const std::string& path, uint64_t offset) {

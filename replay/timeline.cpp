@@ -226,6 +226,14 @@ Timeline::Stop Timeline::seek(Position target) {
   const Position best = std::max(mem ? mem->position : Position{0},
                                  file ? file->position : Position{0});
   if (now > target || best > now) restore_nearest(target);
+  // A far seek leaves an in-memory checkpoint a little before the target, so
+  // the reverse steps a debugger takes next replay a short distance.
+  constexpr uint64_t kNear = 1'000'000;
+  if (target.v >= position().v + 2 * kNear) {
+    const Stop s = run_to(Position{target.v - kNear});
+    if (s != Stop::kTarget) return s;
+    checkpoints_.capture(machine(), session_->board(), replay_input_->cursor());
+  }
   return run_to(target);
 }
 

@@ -65,6 +65,8 @@ class Timeline {
   // Goes to `target` (<= end()): restores the nearest checkpoint at or before
   // it unless the current position is already on the way, then runs forward.
   // Cost: one restore (~20-150 ms) plus at most one snapshot interval of replay.
+  // A far seek also takes an in-memory checkpoint 1M positions before the
+  // target, so nearby seeks that follow (reverse steps) are short.
   Stop seek(Position target);
   // The latest position before `p` that seek() can restore directly (a
   // recorded snapshot or an in-memory checkpoint), or nullopt.

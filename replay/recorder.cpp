@@ -132,7 +132,7 @@ void Recorder::on_poll() {
 
 void Recorder::request_stop() { stop_requested_ = true; }
 
-void Recorder::snapshot() {
+SnapshotInfo Recorder::snapshot() {
   // The journal up to here first, so its flush never waits for this
   // snapshot's background write (flush_journal).
   result_.snapshot_seconds += flush_journal(*journal_, *snapshots_, session_->machine().position());
@@ -142,6 +142,7 @@ void Recorder::snapshot() {
   ++result_.snapshots;
   result_.snapshot_seconds += info.seconds;  // the capture's share; the writing overlaps the run
   last_flush_ = std::chrono::steady_clock::now();
+  return info;
 }
 
 void Recorder::start() {
@@ -200,14 +201,11 @@ RecordResult Recorder::finish(StopReason why) {
   }
   // The final snapshot makes the end seekable and gives the state hash
   // replay must reproduce.
-  const SnapshotInfo last =
-      snapshots_->capture(m, session_->board(), journal_->events_written() + journal_->pending());
-  ++result_.snapshots;
+  const SnapshotInfo last = snapshot();
   // Every snapshot durable before the end record says the recording is whole.
   const auto flush_start = std::chrono::steady_clock::now();
   snapshots_->flush();
   result_.snapshot_seconds +=
-      last.seconds +
       std::chrono::duration<double>(std::chrono::steady_clock::now() - flush_start).count();
   result_.snapshot_bytes = snapshots_->bytes_written();
   journal_->close(end.position);

@@ -82,7 +82,7 @@ class Recorder {
 
  private:
   void on_poll();
-  void snapshot();
+  SnapshotInfo snapshot();
 
   RecordOptions opt_;
   RecordingManifest manifest_;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "replay/journal.hpp"
@@ -83,6 +84,9 @@ class Timeline {
     Hash128 hash;
     const char* what;  // "snapshot" or "end"
   };
+  // The latest checkpoint or recorded snapshot at or before `target` (info
+  // nullptr if none), and the store that holds it.
+  std::pair<SnapshotStore*, const SnapshotInfo*> nearest(Position target);
   void restore_nearest(Position target);
   bool verify(const Check& check);
   void diverged(std::string message);

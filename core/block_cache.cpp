@@ -8,8 +8,9 @@
 namespace hs {
 
 namespace {
+// Room for `count` instructions and the end_of_block sentinel.
 Block* allocate(uint32_t count) {
-  void* mem = ::operator new(sizeof(Block) + (count - 1) * sizeof(DecodedInsn));
+  void* mem = ::operator new(sizeof(Block) + count * sizeof(DecodedInsn));
   return new (mem) Block{};
 }
 void release(Block* b) {
@@ -93,6 +94,7 @@ Block* BlockCache::decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, u
   b->count = n;
   b->valid = true;
   std::memcpy(static_cast<void*>(b->insns), tmp, n * sizeof(DecodedInsn));
+  b->insns[n] = kEndOfBlock;
   ++decoded_;
   return b;
 }

@@ -30,7 +30,7 @@ struct Block {
   uint32_t count = 0;  // instructions
   bool valid = true;
 
-  DecodedInsn insns[1];  // `count` entries (allocated inline)
+  DecodedInsn insns[1];  // `count` entries and the kEndOfBlock sentinel (allocated inline)
 };
 
 class BlockCache {

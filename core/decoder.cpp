@@ -81,7 +81,7 @@ DecodedInsn make_illegal(uint32_t original, uint32_t raw, uint64_t pc, uint8_t l
                          uint8_t& flags) {
   flags = kEndsBlock;
   DecodedInsn d{};
-  d.fn = illegal;
+  d.fn = threaded<illegal>;
   d.pc = pc;
   d.imm = static_cast<int32_t>(original);
   d.raw = raw;

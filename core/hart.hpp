@@ -38,6 +38,9 @@ struct HartState {
   uint64_t position = 0;
   uint64_t instret = 0;
   uint8_t cur_idx = 0;  // set by slow paths / CSR handlers from DecodedInsn::idx
+  // Index (DecodedInsn::idx) of the instruction that ended a threaded run of
+  // its block with a flow other than kNext (see threaded()). Loop scratch.
+  uint8_t exit_idx = 0;
 
   Priv priv = Priv::M;
   // Privilege used for loads/stores: priv, or mstatus.MPP when MPRV=1 in M-mode.
@@ -270,6 +273,23 @@ inline const uint8_t* Hart::fetch(uint64_t va, PAddr& pa) {
     return reinterpret_cast<const uint8_t*>(e.addend + va);
   }
   return fetch_slow(va, pa);
+}
+
+// Threaded dispatch: the handler stored in a DecodedInsn. It runs the
+// instruction's semantics F inline and, on Flow::kNext, jumps straight to the
+// next decoded instruction's handler (a sibling call: blocks end with an
+// end_of_block sentinel), so each handler has its own indirect jump for the
+// branch predictor instead of one shared call site in the loop. On any other
+// flow it records the instruction's index in exit_idx and returns the flow.
+template <Handler F>
+Flow threaded(Hart& h, const DecodedInsn& i) {
+  const Flow f = F(h, i);
+  if (f == Flow::kNext) [[likely]] {
+    const DecodedInsn& next = (&i)[1];
+    return next.fn(h, next);
+  }
+  h.exit_idx = i.idx;
+  return f;
 }
 
 }  // namespace hs

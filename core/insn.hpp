@@ -50,6 +50,12 @@ struct DecodedInsn {
 };
 static_assert(sizeof(DecodedInsn) == 32);
 
+// The sentinel after the last instruction of a decoded block (and of any
+// instruction run on its own): threaded handlers fall through into it, and it
+// ends the run with Flow::kNext (every instruction before it retired).
+constexpr Flow end_of_block(Hart&, const DecodedInsn&) { return Flow::kNext; }
+constexpr DecodedInsn kEndOfBlock{end_of_block, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
 // How the decoder extracts operands for an encoding.
 enum class Format : uint8_t {
   kR,     // rd, rs1, rs2

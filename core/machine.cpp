@@ -23,27 +23,31 @@ void Machine::advance_devices() {
 }
 
 [[gnu::always_inline]] inline bool Machine::run_block(Block& b, uint64_t budget) {
-  const uint32_t n = budget < b.count ? static_cast<uint32_t>(budget) : b.count;
   Hart& h = hart_;
-  uint32_t k = 0;
-  Flow f = Flow::kNext;
-  for (; k < n; ++k) {
-    f = b.insns[k].fn(h, b.insns[k]);
-    if (f != Flow::kNext) [[unlikely]]
-      break;
+  const DecodedInsn* insns = b.insns;
+  uint32_t n = b.count;
+  if (budget < n) [[unlikely]] {
+    // A stop point falls inside the block: run a copy of its first `budget`
+    // instructions, ended by the sentinel.
+    n = static_cast<uint32_t>(budget);
+    std::copy_n(b.insns, n, partial_);
+    partial_[n] = kEndOfBlock;
+    insns = partial_;
   }
+  const Flow f = insns[0].fn(h, insns[0]);
+  const uint32_t k = f == Flow::kNext ? n : h.exit_idx;
   // xRET and similar set block_exit: they may have enabled an interrupt.
   const bool chain = !h.block_exit;
   h.block_exit = false;
   h.cur_idx = 0;
   if (f == Flow::kNext) {
-    const DecodedInsn& last = b.insns[n - 1];
+    const DecodedInsn& last = insns[n - 1];
     h.pc = last.pc + last.len;
     h.position += n;
     h.instret += n;
     return chain;
   }
-  const DecodedInsn& i = b.insns[k];
+  const DecodedInsn& i = insns[k];
   switch (f) {
     case Flow::kJump:
       break;

@@ -124,6 +124,8 @@ class Machine {
   bool stop_ = false;
   uint64_t next_poll_ = 0;
   uint64_t idle_positions_ = 0;
+  // run_block's copy of a block cut short by a stop point, plus its sentinel.
+  DecodedInsn partial_[BlockCache::kMaxInsns + 1];
 };
 
 }  // namespace hs

@@ -38,8 +38,8 @@ struct TestMachine {
   // handler, bypassing the loop. Returns the handler's flow.
   Flow exec(uint32_t raw) {
     uint8_t flags;
-    DecodedInsn d = m.decoder().decode(raw, h().pc, flags);
-    return d.fn(h(), d);
+    const DecodedInsn d[2] = {m.decoder().decode(raw, h().pc, flags), kEndOfBlock};
+    return d[0].fn(h(), d[0]);
   }
   uint64_t read64(uint64_t pa) {
     uint64_t v = 0;

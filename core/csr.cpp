@@ -65,8 +65,8 @@ void write_status(Hart& h, uint64_t v, uint64_t writable) {
   next = (next & kFS) == kFSDirty ? next | kSD : next & ~kSD;
   h.mstatus = next;
   update_dmode(h);
-  // The TLB is indexed by effective privilege, so MPP/priv changes need no
-  // flush; permission rules (SUM, MXR) and MPRV do.
+  // The data TLB is indexed by effective privilege and SUM (dtlb), so only
+  // MXR changes need a flush.
   if ((old ^ next) & kTranslationBits) h.tlb_flush();
 }
 

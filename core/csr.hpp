@@ -50,9 +50,10 @@ constexpr uint64_t kMPRV = 1ull << 17, kSUM = 1ull << 18, kMXR = 1ull << 19, kTV
 constexpr uint64_t kUXL = 3ull << 32, kSXL = 3ull << 34;
 constexpr uint64_t kUXL64 = 2ull << 32, kSXL64 = 2ull << 34;  // XLEN=64, hardwired
 constexpr uint64_t kSD = 1ull << 63;
-// Fields whose change invalidates cached translations (data accesses under
-// MPRV, SUM and MXR permission rules).
-constexpr uint64_t kTranslationBits = kMPRV | kSUM | kMXR;
+// Fields whose change invalidates cached translations: MXR (loads from
+// execute-only pages). MPRV and SUM select another data-TLB set instead
+// (HartState::dmode, dtlb).
+constexpr uint64_t kTranslationBits = kMXR;
 }  // namespace mstatus
 
 // satp (Sv39/Sv48 only; ASID is 16 bits).
@@ -85,13 +86,20 @@ constexpr uint64_t irq_bit(unsigned irq) { return 1ull << irq; }
 constexpr uint64_t kSupervisorIrqs = irq_bit(irq::kSSI) | irq_bit(irq::kSTI) | irq_bit(irq::kSEI);
 constexpr uint64_t kMachineIrqs = irq_bit(irq::kMSI) | irq_bit(irq::kMTI) | irq_bit(irq::kMEI);
 
+// The data-TLB set of dmode (HartState::dtlb).
+inline void update_dtlb(HartState& h) {
+  h.dtlb = h.dmode == Priv::S && (h.mstatus & mstatus::kSUM) ? 2 : static_cast<uint8_t>(h.dmode);
+}
+
 // Privilege for loads and stores: mstatus.MPP when MPRV=1 in M-mode, else the
-// current privilege. Call after every change of priv or mstatus.
+// current privilege; and its data-TLB set. Call after every change of priv or
+// mstatus.
 inline void update_dmode(HartState& h) {
   if (h.priv == Priv::M && (h.mstatus & mstatus::kMPRV))
     h.dmode = static_cast<Priv>((h.mstatus & mstatus::kMPP) >> mstatus::kMPPShift);
   else
     h.dmode = h.priv;
+  update_dtlb(h);
 }
 
 // Value that a CSRRS/CSRRC read-modify-write starts from, given the value the

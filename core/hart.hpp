@@ -46,6 +46,10 @@ struct HartState {
   // Privilege used for loads/stores: priv, or mstatus.MPP when MPRV=1 in M-mode.
   // Maintained by csr.cpp/trap.cpp whenever priv or mstatus changes.
   Priv dmode = Priv::M;
+  // Data-TLB set of loads/stores: dmode, except that S-mode accesses with
+  // mstatus.SUM=1 use set 2 (the encoding no privilege has), so the kernel's
+  // SUM toggling around user copies flushes nothing. Derived with dmode.
+  uint8_t dtlb = static_cast<uint8_t>(Priv::M);
 
   uint8_t frm = 0;     // fcsr rounding mode
   uint8_t fflags = 0;  // fcsr accrued exceptions (NV DZ OF UF NX = bits 4..0)
@@ -151,9 +155,11 @@ class Hart : public HartState, public IrqSink {
   bool translate(uint64_t va, AccessType type, unsigned size, PAddr& pa);
   // PMP check of [pa, pa+len) for privilege p. (mmu.cpp)
   bool pmp_allows(PAddr pa, uint64_t len, AccessType type, Priv p) const;
-  // Invalidate every TLB entry (satp/sfence.vma/mstatus/pmp changes, priv change
-  // affecting translation). Cheap enough for every such event.
+  // Invalidate every TLB entry (satp/sfence.vma/mstatus.MXR/pmp changes).
   void tlb_flush();
+  // Invalidate the translations of va's page (sfence.vma with rs1 != x0): its
+  // entries in every set, or a whole set whose superpage entries may cover va.
+  void tlb_flush_page(uint64_t va);
   // Invalidate write entries only (a page became a code page).
   void tlb_flush_writes();
 
@@ -211,11 +217,14 @@ class Hart : public HartState, public IrqSink {
   // mmu.cpp internals. walk(): page-table walk for an access at privilege p,
   // A/D updates included, no PMP check of the final address; `dirty` says
   // whether the leaf PTE's D bit is set (true when untranslated).
-  bool walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty);
+  // `level` receives the leaf's level (0: 4 KiB page, 1: 2 MiB, ...; 0 when
+  // untranslated).
+  bool walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty, unsigned& level);
   // translate() of an access within one page, then a TLB fill if the whole
   // page qualifies (memory, PMP-uniform, writable+clean-code+dirty for writes).
   bool translate_fill(uint64_t va, AccessType t, unsigned size, PAddr& pa);
-  void tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty);
+  void tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, unsigned level);
+  void tlb_flush_set(unsigned set);
 
   Bus& bus_;
   Clock clock_;
@@ -223,6 +232,11 @@ class Hart : public HartState, public IrqSink {
   TlbEntry tlb_[4][3][kTlbSize];
   // Physical page of each exec TLB entry (block cache keys, fetch pa).
   uint64_t tlb_exec_ppage_[4][kTlbSize] = {};
+  // Per set, one virtual page range covering every entry filled from a
+  // superpage since the set was last flushed (QEMU's large-page tracking):
+  // a page flush inside it flushes the set. mask == 0: no superpage entries.
+  uint64_t large_vpn_[4] = {};
+  uint64_t large_mask_[4] = {};
 
 };
 
@@ -230,7 +244,7 @@ inline Position Clock::now() const { return Position{hart_.position + hart_.cur_
 
 template <typename T>
 inline bool Hart::load(const DecodedInsn& i, uint64_t va, T& out) {
-  const TlbEntry& e = tlb_entry(static_cast<unsigned>(dmode), kRead, va);
+  const TlbEntry& e = tlb_entry(dtlb, kRead, va);
   if (e.tag == (va >> kPageShift) && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]] {
     std::memcpy(&out, reinterpret_cast<const void*>(e.addend + va), sizeof(T));
     return true;
@@ -243,7 +257,7 @@ inline bool Hart::load(const DecodedInsn& i, uint64_t va, T& out) {
 
 template <typename T>
 inline bool Hart::store(const DecodedInsn& i, uint64_t va, T value) {
-  const TlbEntry& e = tlb_entry(static_cast<unsigned>(dmode), kWrite, va);
+  const TlbEntry& e = tlb_entry(dtlb, kWrite, va);
   if (e.tag == (va >> kPageShift) && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]] {
     std::memcpy(reinterpret_cast<void*>(e.addend + va), &value, sizeof(T));
     return true;
@@ -255,7 +269,7 @@ inline bool Hart::store(const DecodedInsn& i, uint64_t va, T value) {
 
 template <typename T>
 inline bool Hart::amo_ref(const DecodedInsn& i, uint64_t va, T*& ref) {
-  const TlbEntry& e = tlb_entry(static_cast<unsigned>(dmode), kWrite, va);
+  const TlbEntry& e = tlb_entry(dtlb, kWrite, va);
   if (e.tag == (va >> kPageShift) && (va & (sizeof(T) - 1)) == 0) [[likely]] {
     ref = reinterpret_cast<T*>(e.addend + va);
     return true;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/csr.hpp"
+
 namespace hs {
 
 Machine::Machine() : hart_(bus_), blocks_(decoder_) {
@@ -148,6 +150,7 @@ void Machine::state_replaced() {
   blocks_.invalidate_all();
   blocks_.collect();
   for (auto& m : bus_.memories()) std::fill(m->code.begin(), m->code.end(), 0);
+  update_dtlb(hart_);  // derived, not part of a snapshot
   hart_.tlb_flush();
   hart_.cur_idx = 0;
   hart_.block_exit = false;

@@ -96,9 +96,27 @@ bool mmio_shape_ok(PAddr pa, unsigned size) {
 // ---- TLB ----
 
 void Hart::tlb_flush() {
-  for (auto& mode : tlb_)
-    for (auto& type : mode)
-      for (auto& e : type) e = TlbEntry{};
+  for (unsigned set = 0; set < 4; ++set) tlb_flush_set(set);
+}
+
+void Hart::tlb_flush_set(unsigned set) {
+  for (auto& type : tlb_[set])
+    for (auto& e : type) e = TlbEntry{};
+  large_vpn_[set] = large_mask_[set] = 0;
+}
+
+void Hart::tlb_flush_page(uint64_t va) {
+  const uint64_t vpn = va >> kPageShift;
+  for (unsigned set = 0; set < 4; ++set) {
+    if (large_mask_[set] && ((vpn ^ large_vpn_[set]) & large_mask_[set]) == 0) {
+      tlb_flush_set(set);
+      continue;
+    }
+    for (auto& type : tlb_[set]) {
+      TlbEntry& e = type[vpn & (kTlbSize - 1)];
+      if (e.tag == vpn) e = TlbEntry{};
+    }
+  }
 }
 
 void Hart::tlb_flush_writes() {
@@ -106,7 +124,7 @@ void Hart::tlb_flush_writes() {
     for (auto& e : mode[kWrite]) e = TlbEntry{};
 }
 
-void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty) {
+void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, unsigned level) {
   const PAddr page{pa.v & ~kPageMask};
   Bus::Memory* m = bus_.find_memory(page, kPageSize);
   // A PMP boundary inside the page would make the outcome depend on the
@@ -120,7 +138,20 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty) {
   // Stores through this entry bypass the bus, so the page counts as written
   // from now on (dirty tracking; see Bus::mark_dirty).
   if (t == kWrite) bus_.mark_dirty(*m, page.v - m->base.v);
-  const unsigned mode = static_cast<unsigned>(p);
+  const unsigned mode = t == kExec ? static_cast<unsigned>(p) : dtlb;
+  if (level > 0) {
+    // Widen the set's superpage range to cover this one (its vpn with the
+    // low level*9 bits free).
+    const uint64_t vpn = va >> kPageShift;
+    uint64_t mask = ~((uint64_t{1} << (kLevelBits * level)) - 1);
+    if (large_mask_[mode] == 0) {
+      large_vpn_[mode] = vpn;
+    } else {
+      mask &= large_mask_[mode];
+      while ((vpn ^ large_vpn_[mode]) & mask) mask <<= 1;
+    }
+    large_mask_[mode] = mask;
+  }
   TlbEntry& e = tlb_entry(mode, t, va);
   e.tag = va >> kPageShift;
   e.addend = reinterpret_cast<uintptr_t>(m->host + (page.v - m->base.v)) - (va & ~kPageMask);
@@ -129,8 +160,9 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty) {
 
 // ---- translation ----
 
-bool Hart::walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty) {
+bool Hart::walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty, unsigned& level) {
   const uint64_t mode = satp >> satp::kModeShift;
+  level = 0;
   if (p == Priv::M || mode == satp::kModeBare) {
     pa = PAddr{va};
     dirty = true;
@@ -147,8 +179,8 @@ bool Hart::walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty) {
     return fail(page_fault(t));
 
   uint64_t table = (satp & satp::kPpnMask) << kPageShift;
-  for (int level = static_cast<int>(levels) - 1; level >= 0; --level) {
-    const unsigned shift = kPageShift + kLevelBits * level;
+  for (int lv = static_cast<int>(levels) - 1; lv >= 0; --lv) {
+    const unsigned shift = kPageShift + kLevelBits * lv;
     const PAddr pte_pa{table + ((va >> shift) & ((1u << kLevelBits) - 1)) * 8};
     // Implicit page-table accesses are PMP-checked as S-mode accesses (§3.7.1)
     // and must land in memory; failing either is an access fault of the
@@ -164,7 +196,7 @@ bool Hart::walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty) {
       continue;
     }
     if (!leaf_permits(e, t, p, mstatus)) return fail(page_fault(t));
-    const uint64_t low_ppn = (1ull << (kLevelBits * level)) - 1;
+    const uint64_t low_ppn = (1ull << (kLevelBits * lv)) - 1;
     if (pte::ppn(e) & low_ppn) return fail(page_fault(t));  // misaligned superpage
     // Hardware A/D update: an implicit store, so it needs PMP write permission
     // and writable memory. It goes through the bus in case the page table
@@ -176,6 +208,7 @@ bool Hart::walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty) {
       bus_.write(pte_pa, 8, e);
     }
     dirty = e & pte::kD;
+    level = static_cast<unsigned>(lv);
     pa = PAddr{((pte::ppn(e) & ~low_ppn) << kPageShift) | (va & ((1ull << shift) - 1))};
     return true;
   }
@@ -185,7 +218,8 @@ bool Hart::walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty) {
 bool Hart::translate(uint64_t va, AccessType type, unsigned size, PAddr& pa) {
   const Priv p = type == kExec ? priv : dmode;
   bool dirty;
-  if (!walk(va, type, p, pa, dirty)) return false;
+  unsigned level;
+  if (!walk(va, type, p, pa, dirty, level)) return false;
   if (!pmp_allows(pa, size ? size : 1, type, p)) {
     trap_cause = access_fault(type);
     trap_tval = va;
@@ -197,13 +231,14 @@ bool Hart::translate(uint64_t va, AccessType type, unsigned size, PAddr& pa) {
 bool Hart::translate_fill(uint64_t va, AccessType t, unsigned size, PAddr& pa) {
   const Priv p = t == kExec ? priv : dmode;
   bool dirty;
-  if (!walk(va, t, p, pa, dirty)) return false;
+  unsigned level;
+  if (!walk(va, t, p, pa, dirty, level)) return false;
   if (!pmp_allows(pa, size, t, p)) {
     trap_cause = access_fault(t);
     trap_tval = va;
     return false;
   }
-  tlb_fill(p, t, va, pa, dirty);
+  tlb_fill(p, t, va, pa, dirty, level);
   return true;
 }
 

@@ -110,12 +110,15 @@ Flow wfi(Hart& h, const DecodedInsn& i) {
   return Flow::kWfi;
 }
 
-// The soft TLB has no ASIDs or per-page tracking of superpages, so every
-// sfence.vma flushes it whole. Decoded blocks need nothing: each lookup
-// re-translates its pc through the exec TLB.
+// The soft TLB has no ASIDs, so rs2 is ignored (flushing more is allowed);
+// rs1 != x0 flushes one page's translations, rs1 == x0 everything. Decoded
+// blocks need nothing: each lookup re-translates its pc through the exec TLB.
 Flow sfence_vma(Hart& h, const DecodedInsn& i) {
   if (h.priv == Priv::U || (h.priv == Priv::S && (h.mstatus & kTVM))) return illegal(h, i);
-  h.tlb_flush();
+  if (i.rs1 != 0)
+    h.tlb_flush_page(h.x[i.rs1]);
+  else
+    h.tlb_flush();
   return Flow::kEndBlock;
 }
 

@@ -231,7 +231,7 @@ TEST_CASE("U pages: S-mode needs SUM for data and never executes them", "[mmu]")
   CHECK(t.xlate(0x1000, kWrite) == 0x80300000);
   CHECK(t.xlate(0x1000, kExec) == kInsnPF);
   REQUIRE(h.load<uint64_t>(mem_insn(), 0x1000, v));  // fills the S read TLB
-  REQUIRE(h.csr_write(csr::kSstatus, mem_insn(), 0));   // clearing SUM must flush it
+  REQUIRE(h.csr_write(csr::kSstatus, mem_insn(), 0));   // clearing SUM must stop using it
   CHECK_FALSE(h.load<uint64_t>(mem_insn(), 0x1000, v));
 
   set_priv(h, Priv::U);
@@ -339,6 +339,41 @@ TEST_CASE("sfence.vma and satp writes make PTE changes take effect", "[mmu]") {
     set_priv(h, Priv::M);
     CHECK(t.exec(kSfenceVma) == Flow::kEndBlock);
   }
+}
+
+TEST_CASE("sfence.vma rs1 flushes that page, and superpages covering it", "[mmu]") {
+  PagedMachine t;
+  Hart& h = t.h();
+  const uint32_t sfence_a0 = kSfenceVma | 10u << 15;
+  for (uint64_t pa : {0x80300000, 0x80301000, 0x80302000, 0x80502000})
+    REQUIRE(t.m.bus().write(PAddr{pa}, 8, pa));
+  t.pt.map(0x5000, 0x80300000, 0, V | R | W | A | D);
+  t.pt.map(0x6000, 0x80300000, 0, V | R | W | A | D);
+  t.pt.map(0x40200000, 0x80200000, 1, V | R | W | A | D);  // 2 MiB
+  auto load = [&](uint64_t va) {
+    uint64_t v = 0;
+    REQUIRE(h.load<uint64_t>(mem_insn(), va, v));
+    return v;
+  };
+  CHECK(load(0x5000) == 0x80300000);
+  CHECK(load(0x6000) == 0x80300000);
+  CHECK(load(0x40302000) == 0x80302000);
+  // Remap all three; the TLB still holds the old translations.
+  t.pt.map(0x5000, 0x80301000, 0, V | R | W | A | D);
+  t.pt.map(0x6000, 0x80301000, 0, V | R | W | A | D);
+  t.pt.map(0x40200000, 0x80400000, 1, V | R | W | A | D);
+  CHECK(load(0x5000) == 0x80300000);
+  CHECK(load(0x40302000) == 0x80302000);
+
+  h.x[10] = 0x5008;
+  REQUIRE(t.exec(sfence_a0) == Flow::kEndBlock);
+  CHECK(load(0x5000) == 0x80301000);
+  CHECK(load(0x6000) == 0x80300000);  // another page: untouched
+  CHECK(load(0x40302000) == 0x80302000);
+  // Another 4 KiB piece of the superpage than the one cached.
+  h.x[10] = 0x40200000;
+  REQUIRE(t.exec(sfence_a0) == Flow::kEndBlock);
+  CHECK(load(0x40302000) == 0x80502000);
 }
 
 TEST_CASE("page table outside memory is an access fault", "[mmu]") {

@@ -131,6 +131,24 @@ class Hart : public HartState, public IrqSink {
   template <typename T>
   bool amo_ref(const DecodedInsn& i, uint64_t va, T*& ref);
 
+  // The TLB hit path alone: the host address of the sizeof(T) bytes at va if
+  // the data TLB maps them for this access, else nullptr (load()/store()
+  // then take the slow path). Changes nothing.
+  template <typename T>
+  const void* read_hit(uint64_t va) const {
+    const TlbEntry& e = tlb_[dtlb][kRead][(va >> kPageShift) & (kTlbSize - 1)];
+    if (e.tag == (va >> kPageShift) && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]]
+      return reinterpret_cast<const void*>(e.addend + va);
+    return nullptr;
+  }
+  template <typename T>
+  void* write_hit(uint64_t va) const {
+    const TlbEntry& e = tlb_[dtlb][kWrite][(va >> kPageShift) & (kTlbSize - 1)];
+    if (e.tag == (va >> kPageShift) && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]]
+      return reinterpret_cast<void*>(e.addend + va);
+    return nullptr;
+  }
+
   // The flow a memory handler returns after a successful access.
   Flow mem_done() const { return block_exit ? Flow::kEndBlock : Flow::kNext; }
   Flow raise(uint64_t cause, uint64_t tval) {
@@ -244,9 +262,8 @@ inline Position Clock::now() const { return Position{hart_.position + hart_.cur_
 
 template <typename T>
 inline bool Hart::load(const DecodedInsn& i, uint64_t va, T& out) {
-  const TlbEntry& e = tlb_entry(dtlb, kRead, va);
-  if (e.tag == (va >> kPageShift) && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]] {
-    std::memcpy(&out, reinterpret_cast<const void*>(e.addend + va), sizeof(T));
+  if (const void* p = read_hit<T>(va)) [[likely]] {
+    std::memcpy(&out, p, sizeof(T));
     return true;
   }
   uint64_t v;
@@ -257,9 +274,8 @@ inline bool Hart::load(const DecodedInsn& i, uint64_t va, T& out) {
 
 template <typename T>
 inline bool Hart::store(const DecodedInsn& i, uint64_t va, T value) {
-  const TlbEntry& e = tlb_entry(dtlb, kWrite, va);
-  if (e.tag == (va >> kPageShift) && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]] {
-    std::memcpy(reinterpret_cast<void*>(e.addend + va), &value, sizeof(T));
+  if (void* p = write_hit<T>(va)) [[likely]] {
+    std::memcpy(p, &value, sizeof(T));
     return true;
   }
   uint64_t v = 0;
@@ -304,6 +320,24 @@ Flow threaded(Hart& h, const DecodedInsn& i) {
   }
   h.exit_idx = i.idx;
   return f;
+}
+
+template <Handler F>
+[[gnu::noinline]] Flow threaded_cold(Hart& h, const DecodedInsn& i) {
+  return threaded<F>(h, i);
+}
+
+// A threaded handler split in two: Fast(h, i) either performs the whole
+// instruction and returns true, or changes nothing and returns false; then
+// the complete handler Full runs, out of line. For memory instructions: the
+// TLB hit path needs no stack frame, the slow path's calls stay in Full.
+template <bool (*Fast)(Hart&, const DecodedInsn&), Handler Full>
+Flow threaded_fast(Hart& h, const DecodedInsn& i) {
+  if (Fast(h, i)) [[likely]] {
+    const DecodedInsn& next = (&i)[1];
+    return next.fn(h, next);
+  }
+  return threaded_cold<Full>(h, i);
 }
 
 }  // namespace hs

@@ -5,6 +5,7 @@
 // each semantic rule is written once. Handlers use i.pc for the instruction's
 // address: h.pc is only updated at block boundaries.
 #include <cstdint>
+#include <cstring>
 
 #include "core/hart.hpp"
 #include "core/insn.hpp"
@@ -116,6 +117,26 @@ Flow load(Hart& h, const DecodedInsn& i) {
   return h.mem_done();
 }
 
+// The TLB hit paths of load and store (threaded_fast).
+template <typename T>
+bool load_hit(Hart& h, const DecodedInsn& i) {
+  const void* p = h.read_hit<T>(h.x[i.rs1] + static_cast<uint64_t>(i.imm));
+  if (!p) return false;
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  h.x[i.rd] = static_cast<uint64_t>(v);
+  return true;
+}
+
+template <typename T>
+bool store_hit(Hart& h, const DecodedInsn& i) {
+  void* p = h.write_hit<T>(h.x[i.rs1] + static_cast<uint64_t>(i.imm));
+  if (!p) return false;
+  const T v = static_cast<T>(h.x[i.rs2]);
+  std::memcpy(p, &v, sizeof(T));
+  return true;
+}
+
 template <typename T>
 Flow store(Hart& h, const DecodedInsn& i) {
   if (!h.store(i, h.x[i.rs1] + static_cast<uint64_t>(i.imm), static_cast<T>(h.x[i.rs2])))
@@ -152,17 +173,17 @@ constexpr InsnSpec kTable[] = {
     {"bltu", 0x00006063, kF3, F::kB, threaded<branch<ltu>>, 0},
     {"bgeu", 0x00007063, kF3, F::kB, threaded<branch<geu>>, 0},
 
-    {"lb", 0x00000003, kF3, F::kI, threaded<load<int8_t>>, 0},
-    {"lh", 0x00001003, kF3, F::kI, threaded<load<int16_t>>, 0},
-    {"lw", 0x00002003, kF3, F::kI, threaded<load<int32_t>>, 0},
-    {"ld", 0x00003003, kF3, F::kI, threaded<load<uint64_t>>, 0},
-    {"lbu", 0x00004003, kF3, F::kI, threaded<load<uint8_t>>, 0},
-    {"lhu", 0x00005003, kF3, F::kI, threaded<load<uint16_t>>, 0},
-    {"lwu", 0x00006003, kF3, F::kI, threaded<load<uint32_t>>, 0},
-    {"sb", 0x00000023, kF3, F::kS, threaded<store<uint8_t>>, 0},
-    {"sh", 0x00001023, kF3, F::kS, threaded<store<uint16_t>>, 0},
-    {"sw", 0x00002023, kF3, F::kS, threaded<store<uint32_t>>, 0},
-    {"sd", 0x00003023, kF3, F::kS, threaded<store<uint64_t>>, 0},
+    {"lb", 0x00000003, kF3, F::kI, threaded_fast<load_hit<int8_t>, load<int8_t>>, 0},
+    {"lh", 0x00001003, kF3, F::kI, threaded_fast<load_hit<int16_t>, load<int16_t>>, 0},
+    {"lw", 0x00002003, kF3, F::kI, threaded_fast<load_hit<int32_t>, load<int32_t>>, 0},
+    {"ld", 0x00003003, kF3, F::kI, threaded_fast<load_hit<uint64_t>, load<uint64_t>>, 0},
+    {"lbu", 0x00004003, kF3, F::kI, threaded_fast<load_hit<uint8_t>, load<uint8_t>>, 0},
+    {"lhu", 0x00005003, kF3, F::kI, threaded_fast<load_hit<uint16_t>, load<uint16_t>>, 0},
+    {"lwu", 0x00006003, kF3, F::kI, threaded_fast<load_hit<uint32_t>, load<uint32_t>>, 0},
+    {"sb", 0x00000023, kF3, F::kS, threaded_fast<store_hit<uint8_t>, store<uint8_t>>, 0},
+    {"sh", 0x00001023, kF3, F::kS, threaded_fast<store_hit<uint16_t>, store<uint16_t>>, 0},
+    {"sw", 0x00002023, kF3, F::kS, threaded_fast<store_hit<uint32_t>, store<uint32_t>>, 0},
+    {"sd", 0x00003023, kF3, F::kS, threaded_fast<store_hit<uint64_t>, store<uint64_t>>, 0},
 
     {"addi", 0x00000013, kF3, F::kI, threaded<op_ri<add>>, 0},
     {"slti", 0x00002013, kF3, F::kI, threaded<op_ri<slt>>, 0},

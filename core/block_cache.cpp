@@ -101,6 +101,7 @@ Block* BlockCache::decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, u
 
 void BlockCache::retire(Block* b) {
   b->valid = false;
+  ++epoch_;
   Block*& slot = fast_[fast_index(b->vpc, b->host)];
   if (slot == b) slot = nullptr;
   retired_.push_back(b);

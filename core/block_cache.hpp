@@ -29,6 +29,10 @@ struct Block {
   uint64_t ppage = 0;  // physical page base
   uint32_t count = 0;  // instructions
   bool valid = true;
+  // The block that ran after this one last time (see BlockCache::next), valid
+  // while the cache's epoch is link_epoch.
+  Block* link = nullptr;
+  uint64_t link_epoch = 0;
 
   DecodedInsn insns[1];  // `count` entries and the kEndOfBlock sentinel (allocated inline)
 };
@@ -54,6 +58,27 @@ class BlockCache {
     if (b && b->vpc == hart.pc && b->host == reinterpret_cast<uintptr_t>(host)) [[likely]]
       return b;
     return lookup_slow(hart, host, pa);
+  }
+  // lookup() for the block to run after `prev`: tries prev's link first,
+  // which saves the probe of the (large, cache-missing) direct-mapped table.
+  // No block has been freed since the link was made if the epoch is unchanged.
+  Block* next(Hart& hart, Block& prev) {
+    PAddr pa;
+    const uint8_t* host = hart.fetch(hart.pc, pa);
+    if (!host) [[unlikely]]
+      return nullptr;
+    Block* l = prev.link;
+    if (prev.link_epoch == epoch_ && l->vpc == hart.pc &&
+        l->host == reinterpret_cast<uintptr_t>(host)) [[likely]]
+      return l;
+    Block* b = fast_[fast_index(hart.pc, reinterpret_cast<uintptr_t>(host))];
+    if (!b || b->vpc != hart.pc || b->host != reinterpret_cast<uintptr_t>(host)) [[unlikely]] {
+      b = lookup_slow(hart, host, pa);
+      if (!b || b == scratch_) return b;  // the scratch block is never linked to
+    }
+    prev.link = b;
+    prev.link_epoch = epoch_;
+    return b;
   }
 
   // Debugger breakpoints (virtual pcs, or nullptr): decoding ends a block
@@ -100,6 +125,9 @@ class BlockCache {
 
   Block* scratch_ = nullptr;
   uint64_t decoded_ = 0;
+  // Advanced whenever blocks are retired: links made before are void. Starts
+  // at 1 so that a new block's link (epoch 0) is void.
+  uint64_t epoch_ = 1;
 };
 
 }  // namespace hs

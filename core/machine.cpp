@@ -141,7 +141,7 @@ StopReason Machine::run(Position until, bool step_over_breakpoint) {
         break;
       }
       if (hart_.position >= stop_at || at_breakpoint()) break;
-      b = blocks_.lookup(hart_);
+      b = blocks_.next(hart_, *b);
     }
   }
 }

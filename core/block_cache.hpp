@@ -29,9 +29,9 @@ struct Block {
   uint64_t ppage = 0;  // physical page base
   uint32_t count = 0;  // instructions
   bool valid = true;
-  // The block that ran after this one last time (see BlockCache::next), valid
-  // while the cache's epoch is link_epoch.
-  Block* link = nullptr;
+  // The last two blocks that ran after this one (see BlockCache::next),
+  // valid while the cache's epoch is link_epoch.
+  Block* link[2] = {};
   uint64_t link_epoch = 0;
 
   DecodedInsn insns[1];  // `count` entries and the kEndOfBlock sentinel (allocated inline)
@@ -59,24 +59,27 @@ class BlockCache {
       return b;
     return lookup_slow(hart, host, pa);
   }
-  // lookup() for the block to run after `prev`: tries prev's link first,
+  // lookup() for the block to run after `prev`: tries prev's links first,
   // which saves the probe of the (large, cache-missing) direct-mapped table.
-  // No block has been freed since the link was made if the epoch is unchanged.
+  // No block has been freed since the links were made if the epoch is unchanged.
   Block* next(Hart& hart, Block& prev) {
     PAddr pa;
     const uint8_t* host = hart.fetch(hart.pc, pa);
     if (!host) [[unlikely]]
       return nullptr;
-    Block* l = prev.link;
-    if (prev.link_epoch == epoch_ && l->vpc == hart.pc &&
-        l->host == reinterpret_cast<uintptr_t>(host)) [[likely]]
-      return l;
+    if (prev.link_epoch == epoch_) [[likely]] {
+      for (Block* l : prev.link)
+        if (l && l->vpc == hart.pc && l->host == reinterpret_cast<uintptr_t>(host)) return l;
+    } else {
+      prev.link[0] = prev.link[1] = nullptr;  // may point to freed blocks
+    }
     Block* b = fast_[fast_index(hart.pc, reinterpret_cast<uintptr_t>(host))];
     if (!b || b->vpc != hart.pc || b->host != reinterpret_cast<uintptr_t>(host)) [[unlikely]] {
       b = lookup_slow(hart, host, pa);
       if (!b || b == scratch_) return b;  // the scratch block is never linked to
     }
-    prev.link = b;
+    prev.link[1] = prev.link[0];
+    prev.link[0] = b;
     prev.link_epoch = epoch_;
     return b;
   }

@@ -1,7 +1,9 @@
 // Pre-decoded blocks cached by (guest virtual pc, host address of the code).
 //
 // A block is the decoded instructions from one pc up to and including the first
-// control transfer/system instruction, the end of the page, or kMaxInsns. The
+// unconditional control transfer/system instruction, the end of the page, or
+// kMaxInsns (a taken conditional branch leaves it from the middle), followed
+// by the kEndOfBlock sentinel that threaded dispatch falls into. The
 // host address identifies the physical page (so sfence.vma needs no block
 // flush: every lookup re-translates the pc through the exec TLB). Every write
 // to a code page (CPU, AMO, DMA: all go through the bus) invalidates that

@@ -205,8 +205,11 @@ class Hart : public HartState, public IrqSink {
 
   // ---- debugger (mmu.cpp) ----
   // While watchpoints exist, data accesses to their pages get no TLB entries,
-  // so every access there takes the slow path, which notes hits in
-  // watch_hit and ends the block after the accessing instruction.
+  // so every access there takes the slow path. An access to a watched range
+  // stops before it happens, as a RISC-V trigger with timing "before" does
+  // (and as gdb expects of RISC-V: it steps over the access itself): the slow
+  // path notes the hit in watch_hit and fails with cause::kWatchStop, and the
+  // loop stops with the instruction not executed.
   void set_watchpoints(std::vector<Watchpoint> w);
   // Debugger view of memory: translates va with the current satp like a
   // supervisor data access would (M-mode or Bare: identity), without
@@ -214,12 +217,16 @@ class Hart : public HartState, public IrqSink {
   bool debug_translate(uint64_t va, PAddr& pa) const;
   // Breakpoint/watchpoint stops can be disarmed while the debugger seeks.
   bool watch_armed = true;
+  // Position whose instruction's accesses never stop: for a caller that
+  // continues past a watchpoint stop without removing the watchpoint.
+  uint64_t watch_skip = ~0ull;
   const std::vector<Watchpoint>& watchpoints() const { return watchpoints_; }
   WatchHit watch_hit;
 
  private:
   bool watched_page(uint64_t va) const;
-  void note_access(uint64_t va, unsigned size, bool write);
+  // True (watch_hit and trap_cause set) if the access must stop before it happens.
+  bool watch_stop(const DecodedInsn& i, uint64_t va, unsigned size, bool write);
   bool load_access(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t& out);
   bool store_access(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t value);
   void* amo_access(const DecodedInsn& i, uint64_t va, unsigned size);

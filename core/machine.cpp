@@ -58,6 +58,12 @@ void Machine::advance_devices() {
       h.pc = i.pc + i.len;
       break;
     case Flow::kTrap:
+      if (h.trap_cause == cause::kWatchStop) {  // stopped before the access
+        h.pc = i.pc;
+        h.position += k;
+        h.instret += k;
+        return false;
+      }
       h.position += k + 1;  // k retired, plus the trap entry
       h.instret += k;
       h.take_trap(h.trap_cause, h.trap_tval, i.pc);

@@ -28,7 +28,8 @@ enum class StopReason {
   kIdle,      // WFI with no interrupt that can ever arrive (no deadline, no input)
   kRequest,   // request_stop() was called
   kBreakpoint,  // about to execute an instruction at a breakpoint (pc unchanged)
-  kWatchpoint,  // an instruction just accessed a watchpoint (hart().watch_hit)
+  kWatchpoint,  // an instruction is about to access a watchpoint; it has not
+                // executed (pc and position are its own; hart().watch_hit)
 };
 
 class Machine {
@@ -68,7 +69,9 @@ class Machine {
 
   // Runs until position `until`, a guest exit, a stop request, or a
   // breakpoint/watchpoint. With `step_over_breakpoint`, a breakpoint at the
-  // pc where the run starts is ignored (resuming from a breakpoint).
+  // pc where the run starts is ignored (resuming from a breakpoint). A
+  // watchpoint stop is not skipped that way: gdb removes watchpoints to step
+  // over the access (see also Hart::watch_skip).
   StopReason run(Position until = Position::max(), bool step_over_breakpoint = false);
 
   // Debugger breakpoints on guest virtual pcs. Changing them drops decoded

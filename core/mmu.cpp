@@ -416,37 +416,34 @@ bool Hart::watched_page(uint64_t va) const {
   return false;
 }
 
-void Hart::note_access(uint64_t va, unsigned size, bool write) {
-  if (!watch_armed) return;
+// Checked before translation, so a stopped access has no side effect (A/D
+// bits) and a watched access that would fault stops first, like a trigger,
+// which has priority over page faults.
+bool Hart::watch_stop(const DecodedInsn& i, uint64_t va, unsigned size, bool write) {
+  if (watchpoints_.empty() || !watch_armed || position + i.idx == watch_skip) return false;
   for (const Watchpoint& w : watchpoints_) {
     if (!(write ? w.write : w.read)) continue;
     if (va < w.addr + w.len && w.addr < va + size) {
       watch_hit = WatchHit{true, write, std::max(va, w.addr)};
-      block_exit = true;  // stop right after this instruction
-      return;
+      trap_cause = cause::kWatchStop;
+      trap_tval = va;
+      return true;
     }
   }
+  return false;
 }
 
 bool Hart::load_slow(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t& out) {
-  const bool ok = load_access(i, va, size, out);
-  if (ok && !watchpoints_.empty()) note_access(va, size, false);
-  return ok;
+  return !watch_stop(i, va, size, false) && load_access(i, va, size, out);
 }
 
 bool Hart::store_slow(const DecodedInsn& i, uint64_t va, unsigned size, uint64_t value) {
-  const bool ok = store_access(i, va, size, value);
-  if (ok && !watchpoints_.empty()) note_access(va, size, true);
-  return ok;
+  return !watch_stop(i, va, size, true) && store_access(i, va, size, value);
 }
 
 void* Hart::amo_slow(const DecodedInsn& i, uint64_t va, unsigned size) {
-  void* p = amo_access(i, va, size);
-  if (p && !watchpoints_.empty()) {
-    note_access(va, size, false);
-    if (!watch_hit.hit) note_access(va, size, true);
-  }
-  return p;
+  if (watch_stop(i, va, size, false) || watch_stop(i, va, size, true)) return nullptr;
+  return amo_access(i, va, size);
 }
 
 }  // namespace hs

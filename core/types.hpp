@@ -54,6 +54,10 @@ constexpr uint64_t kInsnPageFault = 12;
 constexpr uint64_t kLoadPageFault = 13;
 constexpr uint64_t kStorePageFault = 15;
 constexpr uint64_t kInterruptBit = 1ull << 63;
+// Not an exception: a debugger watchpoint stopped the access before it
+// happened (Hart::watch_hit). The run loop stops with the instruction not
+// executed and takes no trap.
+constexpr uint64_t kWatchStop = ~0ull;
 }  // namespace cause
 
 // Interrupt numbers (bit positions in mip/mie).

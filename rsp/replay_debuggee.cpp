@@ -67,21 +67,26 @@ ResumeResult ReplayDebuggee::forward(bool step, const std::function<bool()>& int
 // gdb treats RISC-V watchpoints as non-steppable (riscv-tdep.c): on a
 // watchpoint stop it assumes the accessing instruction has not executed yet
 // and steps over it, in the current direction, with the watchpoints removed.
-// Going backward, the accessing instruction is the one that led to the
-// reported position, so a hit is reported right after it (at the position
-// the instruction reached); gdb's own step back then ends just before the
-// access, with the old value in place.
+// Going forward the machine stops just before the access (Hart::watch_stop),
+// which is what gdb expects. Going backward, the accessing instruction is the
+// one that led to the reported position, so a hit is reported right after it
+// (at the position the instruction reached); gdb's own step back then ends
+// just before the access, with the old value in place.
 ResumeResult ReplayDebuggee::reverse_step() {
   const Position now = t_.position();
   if (now.v == 0) return ResumeResult{Outcome::kHistoryBegin};
   const Position prev{now.v - 1};
   quiet_seek(prev);
   if (!machine().hart().watchpoints().empty()) {
-    // Does the instruction being undone access a watchpoint? Replay it armed.
-    const Timeline::Stop stop = t_.run_to(now, {}, /*step_over_breakpoint=*/true);
-    if (stop == Timeline::Stop::kWatchpoint && t_.position() == now)
-      return ResumeResult{Outcome::kWatchpoint, machine().hart().watch_hit};
+    // Does the instruction being undone access a watchpoint? Replay it armed:
+    // it stops before the access. Then report from where it was.
+    const Timeline::Stop stop = t_.run_to(now, {}, /*step_over_breakpoint=*/false);
     if (stop == Timeline::Stop::kDivergence) return from_stop(stop);
+    if (stop == Timeline::Stop::kWatchpoint && t_.position() == prev) {
+      const WatchHit hit = machine().hart().watch_hit;
+      quiet_seek(now);
+      return ResumeResult{Outcome::kWatchpoint, hit};
+    }
     quiet_seek(prev);
   }
   return ResumeResult{Outcome::kStopped};
@@ -105,15 +110,19 @@ ResumeResult ReplayDebuggee::reverse_continue(const std::function<bool()>& inter
     // last one wins.
     bool step_over = false;
     for (;;) {
+      // Past a noted stop: its breakpoint, or the watched access.
+      m.hart().watch_skip = step_over ? t_.position().v : ~0ull;
       const Timeline::Stop stop = t_.run_to(segment_end, {}, step_over);
+      m.hart().watch_skip = ~0ull;
       step_over = true;
       if (stop == Timeline::Stop::kBreakpoint) {
         hit = t_.position();
         hit_result = ResumeResult{Outcome::kBreakpoint};
       } else if (stop == Timeline::Stop::kWatchpoint) {
-        // Reported right after the accessing instruction: gdb steps back
-        // over it (see reverse_step) and shows the state just before it.
-        hit = t_.position();
+        // Stopped before the access; reported right after the accessing
+        // instruction: gdb steps back over it (see reverse_step) and shows
+        // the state just before it.
+        hit = t_.position() + 1;
         hit_result = ResumeResult{Outcome::kWatchpoint, m.hart().watch_hit};
       } else if (stop == Timeline::Stop::kDivergence) {
         return from_stop(stop);

@@ -39,18 +39,26 @@ Flow lr(Hart& h, const DecodedInsn& i) {
 
 // A failing SC performs no access (and so raises no access/page fault); the
 // spec leaves that choice to the implementation. Every SC clears the
-// reservation, including one that traps.
+// reservation, including one that traps, but not one stopped by a debugger
+// watchpoint: it has not executed yet.
 template <typename T>
 Flow sc(Hart& h, const DecodedInsn& i) {
   const uint64_t va = h.x[i.rs1];
   const bool reserved = h.reservation_valid && h.reservation == va;
-  h.reservation_valid = false;
-  if (misaligned<T>(va)) return h.raise(cause::kStoreMisaligned, va);
+  if (misaligned<T>(va)) {
+    h.reservation_valid = false;
+    return h.raise(cause::kStoreMisaligned, va);
+  }
   if (!reserved) {
+    h.reservation_valid = false;
     h.x[i.rd] = 1;
     return Flow::kNext;
   }
-  if (!h.store(i, va, static_cast<T>(h.x[i.rs2]))) return Flow::kTrap;
+  if (!h.store(i, va, static_cast<T>(h.x[i.rs2]))) {
+    if (h.trap_cause != cause::kWatchStop) h.reservation_valid = false;
+    return Flow::kTrap;
+  }
+  h.reservation_valid = false;
   h.x[i.rd] = 0;
   return h.mem_done();
 }

@@ -59,10 +59,13 @@ print counter
 echo @@ stepi over the write\n
 stepi
 print counter
-echo @@ reverse-stepi to the nop\n
+monitor info replay
+echo @@ stepi past it\n
+stepi
+echo @@ reverse-stepi back\n
 reverse-stepi
-x/i $pc
 print counter
+monitor info replay
 echo @@ reverse-stepi over the write\n
 reverse-stepi
 x/i $pc

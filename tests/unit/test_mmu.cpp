@@ -577,3 +577,53 @@ TEST_CASE("an S-mode program under Sv39 through the run loop", "[mmu]") {
   CHECK((t.read64(code) & (A | D)) == A);
   CHECK((t.read64(data) & (A | D)) == (A | D));
 }
+
+TEST_CASE("a watchpoint stops before the access, with the instruction not executed", "[mmu][watch]") {
+  TestMachine t;
+  Hart& h = t.h();
+  const uint64_t data = kRamBase + 0x1000;
+  t.load({encode_i(op::kOpImm, 1, 0, 0, 42),                // 0: addi x1, x0, 42
+          encode_r(op::kAmo, 5, 3, 2, 0, 0x02 << 2),        // 1: lr.d x5, (x2)
+          encode_r(op::kAmo, 6, 3, 2, 1, 0x03 << 2),        // 2: sc.d x6, x1, (x2)
+          encode_s(op::kStore, 3, 2, 1, 8),                 // 3: sd x1, 8(x2)
+          encode_i(op::kLoad, 4, 3, 2, 8)});                // 4: ld x4, 8(x2)
+  h.x[2] = data;
+  h.x[6] = 7;
+  h.set_watchpoints({Watchpoint{data, 16, false, true}});  // writes to data[0..16)
+
+  // The SC stops before it writes, keeping its reservation.
+  REQUIRE(t.m.run(Position{100}) == StopReason::kWatchpoint);
+  CHECK(t.m.position().v == 2);
+  CHECK(h.pc == kRamBase + 8);
+  CHECK(h.instret == 2);
+  CHECK((h.watch_hit.hit && h.watch_hit.write && h.watch_hit.addr == data));
+  CHECK(h.x[6] == 7);
+  CHECK(h.reservation_valid);
+  // Resumed with the watchpoint in place it stops there again (gdb removes it
+  // to step over the access) ...
+  REQUIRE(t.m.run(Position{100}) == StopReason::kWatchpoint);
+  CHECK(t.m.position().v == 2);
+  // ... or the caller skips that position's accesses: the SC succeeds.
+  h.watch_skip = 2;
+  REQUIRE(t.m.run(Position{100}) == StopReason::kWatchpoint);
+  CHECK(h.x[6] == 0);
+  CHECK(t.read64(data) == 42);
+  // The store at position 3 stops next; memory is untouched until it runs.
+  CHECK(t.m.position().v == 3);
+  CHECK(h.watch_hit.addr == data + 8);
+  CHECK(t.read64(data + 8) == 0);
+  h.watch_skip = 3;
+  REQUIRE(t.m.run(Position{5}) == StopReason::kTarget);  // the load is not watched
+  CHECK(h.x[4] == 42);
+
+  SECTION("read watchpoints stop loads") {
+    h.reset(kRamBase + 16);  // the ld
+    h.x[2] = data;
+    h.x[4] = 5;
+    h.set_watchpoints({Watchpoint{data + 12, 1, true, false}});
+    REQUIRE(t.m.run(t.m.position() + 1) == StopReason::kWatchpoint);
+    CHECK((h.watch_hit.hit && !h.watch_hit.write && h.watch_hit.addr == data + 12));
+    CHECK(h.x[4] == 5);  // unchanged: the load has not happened
+    CHECK(h.pc == kRamBase + 16);
+  }
+}

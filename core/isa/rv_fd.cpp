@@ -391,7 +391,21 @@ uint64_t fclass_mask(T v) {
 
 // ---- legality ----
 
-Flow illegal(Hart& h, const DecodedInsn& i) { return h.raise(cause::kIllegalInsn, i.raw); }
+// mtval gets the instruction's own encoding. A compressed one (c.fld, c.fsd,
+// c.fldsp, c.fsdsp) is decoded into its expansion, so its 16 bits are read
+// again: the fetch that decoded it succeeded, and a write to the page would
+// have dropped its block.
+Flow illegal(Hart& h, const DecodedInsn& i) {
+  uint32_t bits = i.raw;
+  PAddr pa;
+  if (i.len == 2)
+    if (const uint8_t* p = h.fetch(i.pc, pa)) {
+      uint16_t c;
+      std::memcpy(&c, p, 2);
+      bits = c;
+    }
+  return h.raise(cause::kIllegalInsn, bits);
+}
 
 using RmHandler = Flow (*)(Hart&, const DecodedInsn&, unsigned rm);
 

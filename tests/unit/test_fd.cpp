@@ -703,6 +703,18 @@ TEST_CASE("mstatus.FS = Off makes every F/D instruction illegal", "[fd]") {
   }
 }
 
+TEST_CASE("with FS = Off a compressed FP load traps with its own 16 bits in mtval", "[fd]") {
+  TestMachine t;  // reset leaves FS Off
+  t.load16({0x2000});  // c.fld f8, 0(s0)
+  t.h().x[8] = kRamBase + 0x1000;
+  t.h().mtvec = kRamBase + 0x100;
+  t.step(1);
+  CHECK(t.h().mcause == cause::kIllegalInsn);
+  CHECK(t.h().mtval == 0x2000);
+  CHECK(t.h().mepc == kRamBase);
+  CHECK(t.h().pc == kRamBase + 0x100);
+}
+
 TEST_CASE("writes to f registers or fflags make FS Dirty", "[fd]") {
   const uint64_t kDirty = mstatus::kFSDirty | mstatus::kSD;
   {

@@ -14,6 +14,7 @@
 // This file is compiled with -frounding-math; on top of that, operands and
 // results cross asm barriers so no operation is folded or moved out of the
 // window in which the guest mode is installed.
+#include <array>
 #include <bit>
 #include <cfenv>
 #include <cfloat>
@@ -573,75 +574,66 @@ using u32 = uint32_t;
 using i64 = int64_t;
 using u64 = uint64_t;
 
-constexpr InsnSpec kTable[] = {
-    // loads and stores
-    {"flw", mem(kLoadFp, 2), kMaskMem, F::kI, threaded<need_fs<fload<S>>>, 0},
-    {"fld", mem(kLoadFp, 3), kMaskMem, F::kI, threaded<need_fs<fload<D>>>, 0},
-    {"fsw", mem(kStoreFp, 2), kMaskMem, F::kS, threaded<need_fs<fstore<S>>>, 0},
-    {"fsd", mem(kStoreFp, 3), kMaskMem, F::kS, threaded<need_fs<fstore<D>>>, 0},
+// The rows both precisions share, once: `n` picks the name of T's.
+template <class T>
+constexpr auto precision_table() {
+  constexpr unsigned f = std::is_same_v<T, S> ? kFmtS : kFmtD;
+  constexpr auto n = [](const char* single, const char* dbl) {
+    return std::is_same_v<T, S> ? single : dbl;
+  };
+  return std::to_array<InsnSpec>({
+      {n("fmadd.s", "fmadd.d"), r4(kMadd, f), kMaskR4, F::kR4, threaded<need_rm<fmadd<T, false, false>>>, 0},
+      {n("fmsub.s", "fmsub.d"), r4(kMsub, f), kMaskR4, F::kR4, threaded<need_rm<fmadd<T, false, true>>>, 0},
+      {n("fnmsub.s", "fnmsub.d"), r4(kNmsub, f), kMaskR4, F::kR4, threaded<need_rm<fmadd<T, true, false>>>, 0},
+      {n("fnmadd.s", "fnmadd.d"), r4(kNmadd, f), kMaskR4, F::kR4, threaded<need_rm<fmadd<T, true, true>>>, 0},
+      {n("fadd.s", "fadd.d"), op_fp(0x00, f), kMaskOp, F::kR, threaded<need_rm<arith2<T, Add>>>, 0},
+      {n("fsub.s", "fsub.d"), op_fp(0x01, f), kMaskOp, F::kR, threaded<need_rm<arith2<T, Sub>>>, 0},
+      {n("fmul.s", "fmul.d"), op_fp(0x02, f), kMaskOp, F::kR, threaded<need_rm<arith2<T, Mul>>>, 0},
+      {n("fdiv.s", "fdiv.d"), op_fp(0x03, f), kMaskOp, F::kR, threaded<need_rm<arith2<T, Div>>>, 0},
+      {n("fsqrt.s", "fsqrt.d"), op_fp(0x0b, f), kMaskOpRs2, F::kR, threaded<need_rm<arith1<T, Sqrt>>>, 0},
+      {n("fsgnj.s", "fsgnj.d"), op_fp(0x04, f, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<T, Sign::kCopy>>>, 0},
+      {n("fsgnjn.s", "fsgnjn.d"), op_fp(0x04, f, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<T, Sign::kNegate>>>, 0},
+      {n("fsgnjx.s", "fsgnjx.d"), op_fp(0x04, f, 0, 2), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<T, Sign::kXor>>>, 0},
+      {n("fmin.s", "fmin.d"), op_fp(0x05, f, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fminmax<T, false>>>, 0},
+      {n("fmax.s", "fmax.d"), op_fp(0x05, f, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fminmax<T, true>>>, 0},
+      {n("fcvt.w.s", "fcvt.w.d"), op_fp(0x18, f, 0), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<i32, T>>>, 0},
+      {n("fcvt.wu.s", "fcvt.wu.d"), op_fp(0x18, f, 1), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<u32, T>>>, 0},
+      {n("fcvt.l.s", "fcvt.l.d"), op_fp(0x18, f, 2), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<i64, T>>>, 0},
+      {n("fcvt.lu.s", "fcvt.lu.d"), op_fp(0x18, f, 3), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<u64, T>>>, 0},
+      {n("fcvt.s.w", "fcvt.d.w"), op_fp(0x1a, f, 0), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<T, i32>>>, 0},
+      {n("fcvt.s.wu", "fcvt.d.wu"), op_fp(0x1a, f, 1), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<T, u32>>>, 0},
+      {n("fcvt.s.l", "fcvt.d.l"), op_fp(0x1a, f, 2), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<T, i64>>>, 0},
+      {n("fcvt.s.lu", "fcvt.d.lu"), op_fp(0x1a, f, 3), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<T, u64>>>, 0},
+      {n("fmv.x.w", "fmv.x.d"), op_fp(0x1c, f, 0, 0), kMaskOpRs2Rm, F::kR, threaded<need_fs<fmv_to_int<T>>>, 0},
+      {n("fclass.s", "fclass.d"), op_fp(0x1c, f, 0, 1), kMaskOpRs2Rm, F::kR, threaded<need_fs<fclass<T>>>, 0},
+      {n("fmv.w.x", "fmv.d.x"), op_fp(0x1e, f, 0, 0), kMaskOpRs2Rm, F::kR, threaded<need_fs<fmv_from_int<T>>>, 0},
+      {n("feq.s", "feq.d"), op_fp(0x14, f, 0, 2), kMaskOpRm, F::kR, threaded<need_fs<fcmp<T, Cmp::kEq>>>, 0},
+      {n("flt.s", "flt.d"), op_fp(0x14, f, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fcmp<T, Cmp::kLt>>>, 0},
+      {n("fle.s", "fle.d"), op_fp(0x14, f, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fcmp<T, Cmp::kLe>>>, 0},
+  });
+}
 
-    // single precision
-    {"fmadd.s", r4(kMadd, kFmtS), kMaskR4, F::kR4, threaded<need_rm<fmadd<S, false, false>>>, 0},
-    {"fmsub.s", r4(kMsub, kFmtS), kMaskR4, F::kR4, threaded<need_rm<fmadd<S, false, true>>>, 0},
-    {"fnmsub.s", r4(kNmsub, kFmtS), kMaskR4, F::kR4, threaded<need_rm<fmadd<S, true, false>>>, 0},
-    {"fnmadd.s", r4(kNmadd, kFmtS), kMaskR4, F::kR4, threaded<need_rm<fmadd<S, true, true>>>, 0},
-    {"fadd.s", op_fp(0x00, kFmtS), kMaskOp, F::kR, threaded<need_rm<arith2<S, Add>>>, 0},
-    {"fsub.s", op_fp(0x01, kFmtS), kMaskOp, F::kR, threaded<need_rm<arith2<S, Sub>>>, 0},
-    {"fmul.s", op_fp(0x02, kFmtS), kMaskOp, F::kR, threaded<need_rm<arith2<S, Mul>>>, 0},
-    {"fdiv.s", op_fp(0x03, kFmtS), kMaskOp, F::kR, threaded<need_rm<arith2<S, Div>>>, 0},
-    {"fsqrt.s", op_fp(0x0b, kFmtS), kMaskOpRs2, F::kR, threaded<need_rm<arith1<S, Sqrt>>>, 0},
-    {"fsgnj.s", op_fp(0x04, kFmtS, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<S, Sign::kCopy>>>, 0},
-    {"fsgnjn.s", op_fp(0x04, kFmtS, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<S, Sign::kNegate>>>, 0},
-    {"fsgnjx.s", op_fp(0x04, kFmtS, 0, 2), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<S, Sign::kXor>>>, 0},
-    {"fmin.s", op_fp(0x05, kFmtS, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fminmax<S, false>>>, 0},
-    {"fmax.s", op_fp(0x05, kFmtS, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fminmax<S, true>>>, 0},
-    {"fcvt.w.s", op_fp(0x18, kFmtS, 0), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<i32, S>>>, 0},
-    {"fcvt.wu.s", op_fp(0x18, kFmtS, 1), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<u32, S>>>, 0},
-    {"fcvt.l.s", op_fp(0x18, kFmtS, 2), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<i64, S>>>, 0},
-    {"fcvt.lu.s", op_fp(0x18, kFmtS, 3), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<u64, S>>>, 0},
-    {"fcvt.s.w", op_fp(0x1a, kFmtS, 0), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<S, i32>>>, 0},
-    {"fcvt.s.wu", op_fp(0x1a, kFmtS, 1), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<S, u32>>>, 0},
-    {"fcvt.s.l", op_fp(0x1a, kFmtS, 2), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<S, i64>>>, 0},
-    {"fcvt.s.lu", op_fp(0x1a, kFmtS, 3), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<S, u64>>>, 0},
-    {"fmv.x.w", op_fp(0x1c, kFmtS, 0, 0), kMaskOpRs2Rm, F::kR, threaded<need_fs<fmv_to_int<S>>>, 0},
-    {"fclass.s", op_fp(0x1c, kFmtS, 0, 1), kMaskOpRs2Rm, F::kR, threaded<need_fs<fclass<S>>>, 0},
-    {"fmv.w.x", op_fp(0x1e, kFmtS, 0, 0), kMaskOpRs2Rm, F::kR, threaded<need_fs<fmv_from_int<S>>>, 0},
-    {"feq.s", op_fp(0x14, kFmtS, 0, 2), kMaskOpRm, F::kR, threaded<need_fs<fcmp<S, Cmp::kEq>>>, 0},
-    {"flt.s", op_fp(0x14, kFmtS, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fcmp<S, Cmp::kLt>>>, 0},
-    {"fle.s", op_fp(0x14, kFmtS, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fcmp<S, Cmp::kLe>>>, 0},
+template <class T, size_t A, size_t B>
+constexpr std::array<T, A + B> concat(const std::array<T, A>& a, const std::array<T, B>& b) {
+  std::array<T, A + B> out{};
+  for (size_t k = 0; k < A; ++k) out[k] = a[k];
+  for (size_t k = 0; k < B; ++k) out[A + k] = b[k];
+  return out;
+}
 
-    // double precision
-    {"fmadd.d", r4(kMadd, kFmtD), kMaskR4, F::kR4, threaded<need_rm<fmadd<D, false, false>>>, 0},
-    {"fmsub.d", r4(kMsub, kFmtD), kMaskR4, F::kR4, threaded<need_rm<fmadd<D, false, true>>>, 0},
-    {"fnmsub.d", r4(kNmsub, kFmtD), kMaskR4, F::kR4, threaded<need_rm<fmadd<D, true, false>>>, 0},
-    {"fnmadd.d", r4(kNmadd, kFmtD), kMaskR4, F::kR4, threaded<need_rm<fmadd<D, true, true>>>, 0},
-    {"fadd.d", op_fp(0x00, kFmtD), kMaskOp, F::kR, threaded<need_rm<arith2<D, Add>>>, 0},
-    {"fsub.d", op_fp(0x01, kFmtD), kMaskOp, F::kR, threaded<need_rm<arith2<D, Sub>>>, 0},
-    {"fmul.d", op_fp(0x02, kFmtD), kMaskOp, F::kR, threaded<need_rm<arith2<D, Mul>>>, 0},
-    {"fdiv.d", op_fp(0x03, kFmtD), kMaskOp, F::kR, threaded<need_rm<arith2<D, Div>>>, 0},
-    {"fsqrt.d", op_fp(0x0b, kFmtD), kMaskOpRs2, F::kR, threaded<need_rm<arith1<D, Sqrt>>>, 0},
-    {"fsgnj.d", op_fp(0x04, kFmtD, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<D, Sign::kCopy>>>, 0},
-    {"fsgnjn.d", op_fp(0x04, kFmtD, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<D, Sign::kNegate>>>, 0},
-    {"fsgnjx.d", op_fp(0x04, kFmtD, 0, 2), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<D, Sign::kXor>>>, 0},
-    {"fmin.d", op_fp(0x05, kFmtD, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fminmax<D, false>>>, 0},
-    {"fmax.d", op_fp(0x05, kFmtD, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fminmax<D, true>>>, 0},
-    {"fcvt.s.d", op_fp(0x08, kFmtS, 1), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_float<S, D>>>, 0},
-    {"fcvt.d.s", op_fp(0x08, kFmtD, 0), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_float<D, S>>>, 0},
-    {"fcvt.w.d", op_fp(0x18, kFmtD, 0), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<i32, D>>>, 0},
-    {"fcvt.wu.d", op_fp(0x18, kFmtD, 1), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<u32, D>>>, 0},
-    {"fcvt.l.d", op_fp(0x18, kFmtD, 2), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<i64, D>>>, 0},
-    {"fcvt.lu.d", op_fp(0x18, kFmtD, 3), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<u64, D>>>, 0},
-    {"fcvt.d.w", op_fp(0x1a, kFmtD, 0), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<D, i32>>>, 0},
-    {"fcvt.d.wu", op_fp(0x1a, kFmtD, 1), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<D, u32>>>, 0},
-    {"fcvt.d.l", op_fp(0x1a, kFmtD, 2), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<D, i64>>>, 0},
-    {"fcvt.d.lu", op_fp(0x1a, kFmtD, 3), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<D, u64>>>, 0},
-    {"fmv.x.d", op_fp(0x1c, kFmtD, 0, 0), kMaskOpRs2Rm, F::kR, threaded<need_fs<fmv_to_int<D>>>, 0},
-    {"fclass.d", op_fp(0x1c, kFmtD, 0, 1), kMaskOpRs2Rm, F::kR, threaded<need_fs<fclass<D>>>, 0},
-    {"fmv.d.x", op_fp(0x1e, kFmtD, 0, 0), kMaskOpRs2Rm, F::kR, threaded<need_fs<fmv_from_int<D>>>, 0},
-    {"feq.d", op_fp(0x14, kFmtD, 0, 2), kMaskOpRm, F::kR, threaded<need_fs<fcmp<D, Cmp::kEq>>>, 0},
-    {"flt.d", op_fp(0x14, kFmtD, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fcmp<D, Cmp::kLt>>>, 0},
-    {"fle.d", op_fp(0x14, kFmtD, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fcmp<D, Cmp::kLe>>>, 0},
-};
+constexpr auto kTable = concat(
+    concat(std::to_array<InsnSpec>({
+               // loads and stores
+               {"flw", mem(kLoadFp, 2), kMaskMem, F::kI, threaded<need_fs<fload<S>>>, 0},
+               {"fld", mem(kLoadFp, 3), kMaskMem, F::kI, threaded<need_fs<fload<D>>>, 0},
+               {"fsw", mem(kStoreFp, 2), kMaskMem, F::kS, threaded<need_fs<fstore<S>>>, 0},
+               {"fsd", mem(kStoreFp, 3), kMaskMem, F::kS, threaded<need_fs<fstore<D>>>, 0},
+               // conversions between the precisions
+               {"fcvt.s.d", op_fp(0x08, kFmtS, 1), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_float<S, D>>>, 0},
+               {"fcvt.d.s", op_fp(0x08, kFmtD, 0), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_float<D, S>>>, 0},
+           }),
+           precision_table<S>()),
+    precision_table<D>());
 
 }  // namespace
 

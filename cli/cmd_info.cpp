@@ -34,7 +34,7 @@ uint64_t dir_bytes(const fs::path& p) {
 std::string image_line(const char* what, const std::optional<ImageRef>& ref) {
   if (!ref) return {};
   return fmt::format("  {:<8} {} ({}, xxh128 {}){}\n", what, ref->path, mib(ref->size),
-                     ref->hash.hex().substr(0, 16), ref->stored.empty() ? ", not copied" : "");
+                     ref->hash.to_string().substr(0, 16), ref->stored.empty() ? ", not copied" : "");
 }
 
 const char* end_reason(EndReason r) {
@@ -74,7 +74,7 @@ int info(const std::string& dir) {
                end->reason == EndReason::kGuestExit ? fmt::format(" (exit code {})", end->exit_code)
                                                     : "",
                end->instructions, end->idle_positions);
-    fmt::print("  state    {}\n", end->state_hash.hex());
+    fmt::print("  state    {}\n", end->state_hash.to_string());
     // A damaged journal in a recording that finished: replay stops early.
     if (const auto& d = j.cut_short())
       fmt::print("  CUT SHORT: {}\n", d->describe(dir + "/" + rec_file::kJournal));

@@ -314,7 +314,7 @@ void write_end(const std::string& dir, const RecordingEnd& end) {
   b.setPosition(end.position.v);
   b.setReason(static_cast<sc::EndReason>(end.reason));
   b.setExitCode(end.exit_code);
-  b.setStateHash(capnp_io::data_of(end.state_hash.bytes));
+  b.setStateHash(capnp_io::data_of(end.state_hash.canonical()));
   b.setInstructions(end.instructions);
   b.setIdlePositions(end.idle_positions);
   b.setEvents(end.events);
@@ -336,8 +336,8 @@ std::optional<RecordingEnd> read_end(const std::string& dir) {
     end.reason = static_cast<EndReason>(r.getReason());
     end.exit_code = r.getExitCode();
     const auto h = r.getStateHash();
-    if (h.size() != end.state_hash.bytes.size()) bad = "state hash is not 16 bytes";
-    else std::memcpy(end.state_hash.bytes.data(), h.begin(), h.size());
+    if (h.size() != 16) bad = "state hash is not 16 bytes";
+    else end.state_hash = Hash128::from_canonical(std::span<const uint8_t, 16>(h.begin(), 16));
     if (end.reason > EndReason::kLimit) bad = "unknown end reason";
     end.instructions = r.getInstructions();
     end.idle_positions = r.getIdlePositions();

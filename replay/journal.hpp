@@ -27,6 +27,7 @@
 #include "core/host_input.hpp"
 #include "core/types.hpp"
 #include "replay/recording_layout.hpp"
+#include "snapshot/hash128.hpp"
 
 namespace hs {
 
@@ -193,7 +194,7 @@ struct RecordingEnd {
   Position position;  // final position (= the journal's end_position())
   EndReason reason = EndReason::kGuestExit;
   int32_t exit_code = 0;      // the guest's, for kGuestExit
-  Digest128 state_hash;       // machine state at `position`, from the caller
+  Hash128 state_hash;         // machine state at `position`, from the caller
   uint64_t instructions = 0;  // instret at `position`
   uint64_t idle_positions = 0;
   uint64_t events = 0, frames = 0, journal_bytes = 0;  // journal totals

@@ -59,7 +59,7 @@ void write_all(int fd, const uint8_t* p, size_t n, const std::string& file, uint
 
 // Reads `path` to its end in kChunk pieces, hashing each and, if out_fd >= 0,
 // writing it there. Returns the hash; sets `size`.
-Digest128 stream_file(const std::string& path, int out_fd, const std::string& out_path,
+Hash128 stream_file(const std::string& path, int out_fd, const std::string& out_path,
                     uint64_t& size) {
   Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.fd < 0) throw_errno(path, 0);
@@ -76,11 +76,8 @@ Digest128 stream_file(const std::string& path, int out_fd, const std::string& ou
     if (out_fd >= 0) write_all(out_fd, buf.data(), static_cast<size_t>(n), out_path, size);
     size += static_cast<uint64_t>(n);
   }
-  Digest128 h;
-  XXH128_canonical_t c;
-  XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st.get()));
-  std::memcpy(h.bytes.data(), c.digest, h.bytes.size());
-  return h;
+  const XXH128_hash_t h = XXH3_128bits_digest(st.get());
+  return Hash128{h.low64, h.high64};
 }
 
 // A temporary file in `dir`, unlinked unless commit() renamed it.
@@ -140,11 +137,11 @@ std::string check_image(const std::string& dir, const ImageRef& ref, bool hash_c
                       fmt::format("size {} bytes, the manifest records {}{}", size, ref.size,
                                   copied ? "" : ": the file changed since it was recorded"));
   if (copied && !hash_copies) return file;
-  const Digest128 got = hash_file(file);
+  const Hash128 got = hash_file(file);
   if (got != ref.hash)
     throw FormatError(file, 0,
-                      fmt::format("content hash mismatch (expected {}, got {}){}", ref.hash.hex(),
-                                  got.hex(),
+                      fmt::format("content hash mismatch (expected {}, got {}){}",
+                                  ref.hash.to_string(), got.to_string(),
                                   copied ? "" : ": the file changed since it was recorded"));
   return file;
 }
@@ -159,7 +156,7 @@ static_assert(static_cast<int>(sc::BiosMode::DEFAULT_FIRMWARE) ==
 void set_image(sc::ImageRef::Builder b, const ImageRef& r) {
   b.setPath(r.path);
   b.setSize(r.size);
-  b.setHash(capnp_io::data_of(r.hash.bytes));
+  b.setHash(capnp_io::data_of(r.hash.canonical()));
   b.setStored(r.stored);
 }
 
@@ -169,13 +166,13 @@ ImageRef get_image(sc::ImageRef::Reader r, const std::string& file) {
   ref.path = r.getPath();
   ref.size = r.getSize();
   const auto hash = r.getHash();
-  if (hash.size() != ref.hash.bytes.size())
+  if (hash.size() != 16)
     throw FormatError(file, 0, fmt::format("image {}: hash has {} bytes, not 16", ref.path, hash.size()));
-  std::memcpy(ref.hash.bytes.data(), hash.begin(), hash.size());
+  ref.hash = Hash128::from_canonical(std::span<const uint8_t, 16>(hash.begin(), 16));
   ref.stored = r.getStored();
-  if (!ref.stored.empty() && ref.stored != ref.hash.hex())
+  if (!ref.stored.empty() && ref.stored != ref.hash.to_string())
     throw FormatError(file, 0, fmt::format("image {}: stored name {} is not its hash {}", ref.path,
-                                           ref.stored, ref.hash.hex()));
+                                           ref.stored, ref.hash.to_string()));
   return ref;
 }
 
@@ -269,7 +266,7 @@ ImageRef store_image(const std::string& dir, const std::string& path, bool copy)
   if (ec) throw FormatError(images, 0, ec.message());
   TempFile tmp(images);
   ref.hash = stream_file(path, tmp.fd(), tmp.path(), ref.size);
-  ref.stored = ref.hash.hex();
+  ref.stored = ref.hash.to_string();
   const std::string target = path_in(images, ref.stored);
   tmp.commit(target, has_file_of_size(target, ref.size));
   sync_dir(images);
@@ -286,15 +283,12 @@ void verify_images(const std::string& dir, const RecordingManifest& m) {
   for (const DriveRef& d : m.drives) check_image(dir, d.image, true);
 }
 
-Digest128 hash_bytes(std::span<const uint8_t> data) {
-  XXH128_canonical_t c;
-  XXH128_canonicalFromHash(&c, XXH3_128bits(data.data(), data.size()));
-  Digest128 h;
-  std::memcpy(h.bytes.data(), c.digest, h.bytes.size());
-  return h;
+Hash128 hash_bytes(std::span<const uint8_t> data) {
+  const XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
+  return Hash128{h.low64, h.high64};
 }
 
-Digest128 hash_file(const std::string& path) {
+Hash128 hash_file(const std::string& path) {
   uint64_t size = 0;
   return stream_file(path, -1, {}, size);
 }

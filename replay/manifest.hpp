@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "replay/recording_layout.hpp"
+#include "snapshot/hash128.hpp"
 
 namespace hs {
 
@@ -21,7 +22,7 @@ namespace hs {
 struct ImageRef {
   std::string path;    // absolute path when recorded
   uint64_t size = 0;   // bytes
-  Digest128 hash;      // XXH3-128 of the content
+  Hash128 hash;        // XXH3-128 of the content
   std::string stored;  // file name under images/, or empty: not copied, replay reads `path`
   bool operator==(const ImageRef&) const = default;
 };
@@ -84,8 +85,8 @@ std::string resolve_image(const std::string& dir, const ImageRef& ref);
 void verify_images(const std::string& dir, const RecordingManifest& m);
 
 // XXH3-128 of a buffer or of a whole file (streamed; FormatError if unreadable).
-Digest128 hash_bytes(std::span<const uint8_t> data);
-Digest128 hash_file(const std::string& path);
+Hash128 hash_bytes(std::span<const uint8_t> data);
+Hash128 hash_file(const std::string& path);
 
 // argv[0..argc) joined by single spaces.
 std::string join_command_line(int argc, const char* const* argv);

@@ -167,9 +167,7 @@ StopReason Recorder::run_until(Position until, bool step_over_breakpoint) {
     step_over_breakpoint = false;
     if (why != StopReason::kTarget) return why;
     if (check && m.position().v % check == 0) {
-      const Hash128 h = hart_hash(m.hart());
-      const Digest128 d = Digest128::from_halves(h.hi, h.lo);
-      input_->log_check(m.position(), d.bytes);
+      input_->log_check(m.position(), hart_hash(m.hart()).canonical());
     }
     if (every && m.position().v % every == 0) snapshot();
     if (m.position() >= until) return why;
@@ -209,7 +207,7 @@ RecordResult Recorder::finish(StopReason why) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - flush_start).count();
   result_.snapshot_bytes = snapshots_->bytes_written();
   journal_->close(end.position);
-  end.state_hash = Digest128::from_halves(last.state_hash.hi, last.state_hash.lo);
+  end.state_hash = last.state_hash;
   end.instructions = m.hart().instret;
   end.idle_positions = m.idle_positions();
   end.events = journal_->events_written();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "core/user_error.hpp"
@@ -101,8 +102,7 @@ Timeline::Timeline(const std::string& dir)
   for (const SnapshotInfo& s : snapshots_->snapshots())
     if (s.position <= end_) checks_.push_back({s.position, s.state_hash, "snapshot"});
   if (end_record_ && end_record_->position == end_)
-    checks_.push_back({end_, Hash128{end_record_->state_hash.lo(), end_record_->state_hash.hi()},
-                       "end"});
+    checks_.push_back({end_, end_record_->state_hash, "end"});
   std::stable_sort(checks_.begin(), checks_.end(),
                    [](const Check& a, const Check& b) { return a.pos < b.pos; });
 }
@@ -110,10 +110,8 @@ Timeline::Timeline(const std::string& dir)
 Timeline::~Timeline() = default;
 
 void Timeline::check_hart(const Event& e) {
-  const Hash128 mine = hart_hash(machine().hart());
-  const Digest128 d = Digest128::from_halves(mine.hi, mine.lo);
-  if (e.payload.size() == d.bytes.size() &&
-      std::equal(d.bytes.begin(), d.bytes.end(), e.payload.begin())) {
+  const std::array<uint8_t, 16> mine = hart_hash(machine().hart()).canonical();
+  if (e.payload.size() == mine.size() && std::equal(mine.begin(), mine.end(), e.payload.begin())) {
     last_check_ = e.pos;
     return;
   }

@@ -32,24 +32,9 @@
 #include <vector>
 
 #include "core/types.hpp"
+#include "snapshot/hash128.hpp"
 
 namespace hs {
-
-// A 128-bit XXH3 hash, as the two halves of XXH128_hash_t.
-struct Hash128 {
-  uint64_t lo = 0;
-  uint64_t hi = 0;
-  constexpr bool operator==(const Hash128&) const = default;
-  // 32 lowercase hex digits, canonical (big-endian: hi first), as
-  // XXH128_canonicalFromHash writes it.
-  std::string to_string() const;
-};
-
-struct Hash128Hasher {
-  size_t operator()(const Hash128& h) const {
-    return static_cast<size_t>(h.lo ^ (h.hi * 0x9e3779b97f4a7c15ull));
-  }
-};
 
 // XXH3-128 (seed 0) of `data`.
 Hash128 xxh3_128(std::span<const uint8_t> data);

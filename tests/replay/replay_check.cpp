@@ -85,7 +85,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 Hash128 hash_of(Timeline& t) { return full_state_hash(t.machine(), t.session().board()); }
 
-Hash128 end_hash(const RecordingEnd& e) { return Hash128{e.state_hash.lo(), e.state_hash.hi()}; }
 
 const char* stop_name(Timeline::Stop s) {
   switch (s) {
@@ -150,7 +149,7 @@ int restore_all(const std::vector<std::string>& args) {
     fmt::print("FAIL: {} has no usable snapshot\n", dir);
     return 1;
   }
-  const Hash128 want_end = end_hash(*end);
+  const Hash128 want_end = end->state_hash;
   fmt::print("recording {}: {} snapshots, end at position {}, end state {}\n", dir, snaps.size(),
              end_pos.v, want_end.to_string());
 
@@ -333,7 +332,7 @@ int seek_random(const std::vector<std::string>& args) {
   }
   fmt::print("straight run through {} positions: {:.2f} s\n", seeked.size(), seconds_since(t0));
   if (b.end_record() && b.position() == b.end_record()->position &&
-      hash_of(b) != end_hash(*b.end_record()))
+      hash_of(b) != b.end_record()->state_hash)
     fail("straight run: final state hash differs from the end record's");
   fmt::print("{}: {} positions compared, {} failure(s)\n", failures ? "FAILED" : "ok",
              seeked.size(), failures);
@@ -493,7 +492,7 @@ int end_hash_cmd(const std::vector<std::string>& args) {
     fmt::print("no end record\n");
     return 1;
   }
-  fmt::print("{} {}\n", e->position.v, e->state_hash.hex());
+  fmt::print("{} {}\n", e->position.v, e->state_hash.to_string());
   return 0;
 }
 

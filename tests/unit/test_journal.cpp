@@ -332,7 +332,7 @@ TEST_CASE("journal: the end record round-trips and is optional", "[journal]") {
   end.position = Position{123456789};
   end.reason = EndReason::kUserStop;
   end.exit_code = -3;
-  end.state_hash = *Digest128::from_hex("00112233445566778899aabbccddeeff");
+  end.state_hash = *Hash128::from_hex("00112233445566778899aabbccddeeff");
   end.instructions = 120000000;
   end.idle_positions = 3456789;
   end.events = 42;
@@ -342,7 +342,7 @@ TEST_CASE("journal: the end record round-trips and is optional", "[journal]") {
   const std::optional<RecordingEnd> back = read_end(dir.str());
   REQUIRE(back.has_value());
   CHECK(*back == end);
-  CHECK(back->state_hash.hex() == "00112233445566778899aabbccddeeff");
+  CHECK(back->state_hash.to_string() == "00112233445566778899aabbccddeeff");
 
   const std::string file = (dir.path / "end").string();
   std::vector<uint8_t> data = read_file(file);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
@@ -63,6 +64,33 @@ TEST_CASE("Hash128 prints canonical hex, high half first") {
   CHECK(Hash128{0x1122334455667788ull, 0x99aabbccddeeff00ull}.to_string() ==
         "99aabbccddeeff001122334455667788");
   CHECK(Hash128{1, 0}.to_string() == "00000000000000000000000000000001");
+}
+
+// Recordings store canonical() (16 bytes) and to_string() (images/ names):
+// both must stay what XXH128_canonicalFromHash and xxh128sum give.
+TEST_CASE("Hash128 canonical bytes and hex: high half first, big-endian") {
+  const Hash128 h{0x8899aabbccddeeffull, 0x0011223344556677ull};
+  const std::array<uint8_t, 16> want = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                        0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+  CHECK(h.canonical() == want);
+  CHECK(Hash128::from_canonical(want) == h);
+  CHECK(h.to_string() == "00112233445566778899aabbccddeeff");
+  // xxh128sum of "hello".
+  const std::array<uint8_t, 5> hello = {'h', 'e', 'l', 'l', 'o'};
+  CHECK(xxh3_128(hello).to_string() == "b5e9c1ad071b3e7fc779cfaa5e523818");
+  CHECK(xxh3_128(hello).canonical()[0] == 0xb5);
+  CHECK(xxh3_128(hello).canonical()[15] == 0x18);
+  // Either case in, lowercase out.
+  CHECK(Hash128::from_hex("00112233445566778899aabbccddeeff") == h);
+  CHECK(Hash128::from_hex("00112233445566778899AABBCCDDEEFF") == h);
+  CHECK(Hash128::from_hex("00112233445566778899AABBCCDDEEFF")->to_string() ==
+        "00112233445566778899aabbccddeeff");
+  // Exactly 32 hex digits, nothing else.
+  CHECK_FALSE(Hash128::from_hex("").has_value());
+  CHECK_FALSE(Hash128::from_hex("0011").has_value());
+  CHECK_FALSE(Hash128::from_hex("00112233445566778899aabbccddeeff0").has_value());
+  CHECK_FALSE(Hash128::from_hex("g0112233445566778899aabbccddeeff").has_value());
+  CHECK_FALSE(Hash128::from_hex("00112233445566778899aabbccddeef ").has_value());
 }
 
 TEST_CASE("the zero page has the zero ref and is never stored") {

@@ -91,7 +91,6 @@ std::string write_guest(const TempDir& tmp, uint32_t loops = 250, uint32_t work 
 
 Hash128 hash_of(Timeline& t) { return full_state_hash(t.machine(), t.session().board()); }
 
-Hash128 end_hash(const RecordingEnd& e) { return Hash128{e.state_hash.lo(), e.state_hash.hi()}; }
 
 // Rewrites REC/journal with the same frames after `edit` changed the events.
 void rewrite_journal(const std::string& dir, const std::function<void(std::vector<Event>&)>& edit) {
@@ -145,7 +144,7 @@ TEST_CASE("Timeline: a recording replays to the end record's state, output and a
   INFO(t.error());
   REQUIRE(s == Timeline::Stop::kEnd);
   CHECK(t.position() == r.result.end.position);
-  CHECK(hash_of(t) == end_hash(*t.end_record()));
+  CHECK(hash_of(t) == t.end_record()->state_hash);
   CHECK(t.verified() == t.snapshots().snapshots().size());  // the last one is at the end
   CHECK(out == r.output);
   CHECK(t.error().empty());
@@ -178,7 +177,7 @@ TEST_CASE("Timeline: seeks backward and forward reach the states of a straight r
       REQUIRE(t.position() == p);
       straight[p.v] = hash_of(t);
     }
-    CHECK(straight[end.v] == end_hash(*t.end_record()));
+    CHECK(straight[end.v] == t.end_record()->state_hash);
   }
 
   // Backward and forward, from the end, through snapshots and between them.
@@ -307,7 +306,7 @@ TEST_CASE("Timeline: an ELF guest with timer interrupts and WFI idle time replay
   std::string out;
   t.session().board().uart().on_tx = [&out](uint8_t c) { out.push_back(static_cast<char>(c)); };
   REQUIRE(t.run_to(Position::max()) == Timeline::Stop::kEnd);
-  CHECK(hash_of(t) == end_hash(*t.end_record()));
+  CHECK(hash_of(t) == t.end_record()->state_hash);
   CHECK(out == r.output);
   // Into the idle stretches and back.
   const Position end = t.end();

@@ -48,13 +48,19 @@ void prepare_directory(const std::string& dir, bool force) {
   if (ec) throw UserError(fmt::format("{}: {}", dir, ec.message()));
 }
 
+// The manifest, except for the image hashes (ImageRef::hash/size/stored),
+// which store_images() fills in. Checks what can be refused at once.
 RecordingManifest make_manifest(const RecordOptions& opt, const MachineConfig& cfg) {
   RecordingManifest m;
   m.hindsight_version = HINDSIGHT_VERSION;
   m.created = utc_timestamp();
   m.command_line = opt.command_line;
   m.ram_size = cfg.boot.ram_size;
-  auto image = [&](const std::string& path) { return store_image(opt.dir, path, opt.copy_images); };
+  auto image = [](const std::string& path) {
+    ImageRef ref;
+    ref.path = path;
+    return ref;
+  };
   if (cfg.boot.bios == "none") {
     m.bios_mode = BiosMode::kNone;
   } else if (cfg.boot.bios.empty()) {
@@ -88,12 +94,26 @@ RecordingManifest make_manifest(const RecordOptions& opt, const MachineConfig& c
   return m;
 }
 
+// Hashes (and copies into REC/images/) every image make_manifest() named.
+void store_images(RecordingManifest& m, const RecordOptions& opt) {
+  auto store = [&](ImageRef& ref) { ref = store_image(opt.dir, ref.path, opt.copy_images); };
+  for (auto* ref : {&m.bios, &m.kernel, &m.initrd, &m.dtb})
+    if (ref->has_value()) store(**ref);
+  for (DriveRef& d : m.drives) store(d.image);
+}
+
 }  // namespace
 
 Recorder::Recorder(const RecordOptions& opt, const MachineConfig& cfg) : opt_(opt) {
   prepare_directory(opt_.dir, opt_.force);
   manifest_ = make_manifest(opt_, cfg);
-  write_manifest(opt_.dir, manifest_);
+  // The images (36 MB for the Linux guest) are hashed and copied, and the
+  // manifest written, on a thread while the guest starts: the session reads
+  // the same files itself. Joined before anything reads the recording.
+  manifest_written_ = std::async(std::launch::async, [this] {
+    store_images(manifest_, opt_);
+    write_manifest(opt_.dir, manifest_);
+  });
   journal_ = std::make_unique<JournalWriter>(JournalWriter::create(opt_.dir));
   // Background writes: compression and file writes overlap the guest.
   snapshots_ = std::make_unique<SnapshotStore>(
@@ -149,7 +169,12 @@ void Recorder::start() {
   snapshot();  // position 0: seeking never has to replay from the boot images
 }
 
+void Recorder::wait_manifest() {
+  if (manifest_written_.valid()) manifest_written_.get();  // rethrows its error
+}
+
 void Recorder::sync_journal() {
+  wait_manifest();
   snapshots_->flush();  // every snapshot taken so far is on disk for a reader
   journal_->flush(session_->machine().position());
 }
@@ -184,6 +209,7 @@ RecordResult Recorder::run() {
 }
 
 RecordResult Recorder::finish(StopReason why) {
+  wait_manifest();
   Machine& m = session_->machine();
   result_.stop = why;
   RecordingEnd& end = result_.end;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -47,8 +48,10 @@ struct RecordResult {
 
 class Recorder {
  public:
-  // Prepares REC (refuses an existing non-empty directory unless force),
-  // writes the manifest and image copies. Throws UserError / FormatError.
+  // Prepares REC (refuses an existing non-empty directory unless force) and
+  // starts writing the image copies and the manifest on a thread (joined by
+  // sync_journal() and finish(), which rethrow its errors). Throws UserError
+  // / FormatError.
   Recorder(const RecordOptions& opt, const MachineConfig& cfg);
   ~Recorder();
   Recorder(const Recorder&) = delete;
@@ -83,9 +86,11 @@ class Recorder {
  private:
   void on_poll();
   SnapshotInfo snapshot();
+  void wait_manifest();
 
   RecordOptions opt_;
   RecordingManifest manifest_;
+  std::future<void> manifest_written_;  // after what it uses: joined first
   Session* session_ = nullptr;
   std::unique_ptr<JournalWriter> journal_;
   std::unique_ptr<RecordingHostInput> input_;

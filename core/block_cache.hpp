@@ -56,10 +56,7 @@ class BlockCache {
     const uint8_t* host = hart.fetch(hart.pc, pa);
     if (!host) [[unlikely]]
       return nullptr;
-    Block* b = fast_[fast_index(hart.pc, reinterpret_cast<uintptr_t>(host))];
-    if (b && b->vpc == hart.pc && b->host == reinterpret_cast<uintptr_t>(host)) [[likely]]
-      return b;
-    return lookup_slow(hart, host, pa);
+    return find(hart, host, pa);
   }
   // lookup() for the block to run after `prev`: tries prev's links first,
   // which saves the probe of the (large, cache-missing) direct-mapped table.
@@ -75,11 +72,8 @@ class BlockCache {
     } else {
       prev.link[0] = prev.link[1] = nullptr;  // may point to freed blocks
     }
-    Block* b = fast_[fast_index(hart.pc, reinterpret_cast<uintptr_t>(host))];
-    if (!b || b->vpc != hart.pc || b->host != reinterpret_cast<uintptr_t>(host)) [[unlikely]] {
-      b = lookup_slow(hart, host, pa);
-      if (!b || b == scratch_) return b;  // the scratch block is never linked to
-    }
+    Block* b = find(hart, host, pa);
+    if (!b || b == scratch_) return b;  // the scratch block is never linked to
     prev.link[1] = prev.link[0];
     prev.link[0] = b;
     prev.link_epoch = epoch_;
@@ -114,6 +108,14 @@ class BlockCache {
   };
   static unsigned fast_index(uint64_t vpc, uintptr_t host) {
     return static_cast<unsigned>(((vpc >> 1) ^ (host >> 12)) & (kFastSize - 1));
+  }
+  // The block at hart.pc, whose code is at `host`: one direct-mapped probe,
+  // then the map, then decoding.
+  Block* find(Hart& hart, const uint8_t* host, PAddr pa) {
+    Block* b = fast_[fast_index(hart.pc, reinterpret_cast<uintptr_t>(host))];
+    if (b && b->vpc == hart.pc && b->host == reinterpret_cast<uintptr_t>(host)) [[likely]]
+      return b;
+    return lookup_slow(hart, host, pa);
   }
   Block* lookup_slow(Hart& hart, const uint8_t* host, PAddr pa);
   Block* decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, uint64_t ppage);

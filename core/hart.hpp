@@ -132,18 +132,11 @@ class Hart : public HartState, public IrqSink {
   bool amo_ref(const DecodedInsn& i, uint64_t va, T*& ref);
 
   // The TLB hit path alone: the host address of the sizeof(T) bytes at va if
-  // the data TLB maps them for this access, else nullptr (load()/store()
-  // then take the slow path). Changes nothing.
+  // the data TLB maps them for this access (t: kRead or kWrite), else nullptr
+  // (load()/store() then take the slow path). Changes nothing.
   template <typename T>
-  const void* read_hit(uint64_t va) const {
-    const TlbEntry& e = tlb_[dtlb][kRead][(va >> kPageShift) & (kTlbSize - 1)];
-    if (e.tag == (va >> kPageShift) && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]]
-      return reinterpret_cast<const void*>(e.addend + va);
-    return nullptr;
-  }
-  template <typename T>
-  void* write_hit(uint64_t va) const {
-    const TlbEntry& e = tlb_[dtlb][kWrite][(va >> kPageShift) & (kTlbSize - 1)];
+  void* data_hit(AccessType t, uint64_t va) const {
+    const TlbEntry& e = tlb_[dtlb][t][(va >> kPageShift) & (kTlbSize - 1)];
     if (e.tag == (va >> kPageShift) && (va & (kPageSize - 1)) <= kPageSize - sizeof(T)) [[likely]]
       return reinterpret_cast<void*>(e.addend + va);
     return nullptr;
@@ -269,7 +262,7 @@ inline Position Clock::now() const { return Position{hart_.position + hart_.cur_
 
 template <typename T>
 inline bool Hart::load(const DecodedInsn& i, uint64_t va, T& out) {
-  if (const void* p = read_hit<T>(va)) [[likely]] {
+  if (const void* p = data_hit<T>(kRead, va)) [[likely]] {
     std::memcpy(&out, p, sizeof(T));
     return true;
   }
@@ -281,7 +274,7 @@ inline bool Hart::load(const DecodedInsn& i, uint64_t va, T& out) {
 
 template <typename T>
 inline bool Hart::store(const DecodedInsn& i, uint64_t va, T value) {
-  if (void* p = write_hit<T>(va)) [[likely]] {
+  if (void* p = data_hit<T>(kWrite, va)) [[likely]] {
     std::memcpy(p, &value, sizeof(T));
     return true;
   }

@@ -120,7 +120,7 @@ Flow load(Hart& h, const DecodedInsn& i) {
 // The TLB hit paths of load and store (threaded_fast).
 template <typename T>
 bool load_hit(Hart& h, const DecodedInsn& i) {
-  const void* p = h.read_hit<T>(h.x[i.rs1] + static_cast<uint64_t>(i.imm));
+  const void* p = h.data_hit<T>(kRead, h.x[i.rs1] + static_cast<uint64_t>(i.imm));
   if (!p) return false;
   T v;
   std::memcpy(&v, p, sizeof(T));
@@ -130,7 +130,7 @@ bool load_hit(Hart& h, const DecodedInsn& i) {
 
 template <typename T>
 bool store_hit(Hart& h, const DecodedInsn& i) {
-  void* p = h.write_hit<T>(h.x[i.rs1] + static_cast<uint64_t>(i.imm));
+  void* p = h.data_hit<T>(kWrite, h.x[i.rs1] + static_cast<uint64_t>(i.imm));
   if (!p) return false;
   const T v = static_cast<T>(h.x[i.rs2]);
   std::memcpy(p, &v, sizeof(T));

@@ -45,6 +45,7 @@ Bus::Memory& Bus::add_memory(std::string name, PAddr base, uint64_t size, bool w
   m->host = static_cast<uint8_t*>(p);
   m->writable = writable;
   m->code.assign((size + kPageSize - 1) >> kPageShift, 0);
+  m->table.assign(m->code.size(), 0);
   m->dirty.assign(m->code.size(), 0);
   memories_.push_back(std::move(m));
   return *memories_.back();
@@ -75,6 +76,11 @@ const Bus::Mapping* Bus::find_device(PAddr pa, uint64_t len) const {
 void Bus::note_write(Memory& m, uint64_t offset, uint64_t len) {
   for (uint64_t page = offset >> kPageShift; page <= (offset + len - 1) >> kPageShift; ++page) {
     m.dirty[page] = dirty_gen_;
+    if (m.table[page] && notify_table_writes) {
+      const uint8_t bits = m.table[page];
+      m.table[page] = 0;
+      if (on_table_write) on_table_write(PAddr{m.base.v + (page << kPageShift)}, bits);
+    }
     if (!m.code[page]) continue;
     m.code[page] = 0;
     if (on_code_write) on_code_write(PAddr{m.base.v + (page << kPageShift)});
@@ -136,6 +142,18 @@ void Bus::zero_pages(Memory& m, uint64_t first, uint64_t count) {
 
 void Bus::mark_code_page(PAddr pa) {
   if (Memory* m = find_memory(pa)) m->code[(pa.v - m->base.v) >> kPageShift] = 1;
+}
+
+bool Bus::mark_table_page(Memory& m, uint64_t offset, uint8_t bits) {
+  uint8_t& t = m.table[offset >> kPageShift];
+  const bool fresh = t == 0;
+  t |= bits;
+  return fresh;
+}
+
+bool Bus::is_table_page(PAddr pa) {
+  Memory* m = find_memory(pa);
+  return m && m->table[(pa.v - m->base.v) >> kPageShift];
 }
 
 bool Bus::is_code_page(PAddr pa) {

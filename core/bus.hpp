@@ -23,6 +23,7 @@ class Bus {
     uint8_t* host = nullptr;  // size bytes, zero-initialised, owned by the bus
     bool writable = true;     // ROM regions are read/execute only for the guest
     std::vector<uint8_t> code;  // per page: 1 if decoded blocks exist for it
+    std::vector<uint8_t> table;  // per page: kTable* bits, see mark_table_page()
     // Per page: the dirty generation of the last write that may have changed
     // it (0 = never written since the region was created). See mark_dirty().
     std::vector<uint32_t> dirty;
@@ -72,6 +73,21 @@ class Bus {
   void mark_code_page(PAddr pa);
   bool is_code_page(PAddr pa);
   std::function<void(PAddr page)> on_code_write;
+
+  // Page-table tracking, which keeps the soft TLB coherent with the page
+  // tables: a page from which cached translations were built is a *table
+  // page* (kTableLeaf: it holds their leaf PTEs; kTableNonLeaf: pointers).
+  // The write TLB never maps it, so every store to it (CPU, AMO, DMA)
+  // reaches Bus::write, which clears the mark and calls on_table_write(page
+  // base, its bits) before the store; the hart then drops the translations
+  // built from the page. Returns true if the page was not marked before.
+  static constexpr uint8_t kTableLeaf = 1, kTableNonLeaf = 2;
+  bool mark_table_page(Memory& m, uint64_t offset, uint8_t bits);
+  bool is_table_page(PAddr pa);
+  std::function<void(PAddr page, uint8_t bits)> on_table_write;
+  // The page walker's own A/D updates change no cached translation: they
+  // bypass on_table_write while this is false.
+  bool notify_table_writes = true;
 
   // ---- dirty-page tracking (snapshots) ----
   // Every memory write is marked per page with the current dirty generation:

@@ -236,13 +236,21 @@ class Hart : public HartState, public IrqSink {
   // A/D updates included, no PMP check of the final address; `dirty` says
   // whether the leaf PTE's D bit is set (true when untranslated).
   // `level` receives the leaf's level (0: 4 KiB page, 1: 2 MiB, ...; 0 when
-  // untranslated).
-  bool walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty, unsigned& level);
+  // untranslated), `table` the page holding the leaf PTE (kNoTable when
+  // untranslated). Marks every page it reads PTEs from as a table page.
+  bool walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty, unsigned& level,
+            uint64_t& table);
   // translate() of an access within one page, then a TLB fill if the whole
   // page qualifies (memory, PMP-uniform, writable+clean-code+dirty for writes).
   bool translate_fill(uint64_t va, AccessType t, unsigned size, PAddr& pa);
-  void tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, unsigned level);
+  void tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, unsigned level,
+                uint64_t table);
   void tlb_flush_set(unsigned set);
+  // A PTE in `page` is about to change (Bus::on_table_write): drops the
+  // translations built from it (all of them if it holds pointers).
+  void table_written(PAddr page, uint8_t bits);
+  void mark_table(Bus::Memory& m, uint64_t offset, uint8_t bits);
+  static constexpr uint64_t kNoTable = ~0ull;
 
   Bus& bus_;
   Clock clock_;
@@ -250,6 +258,9 @@ class Hart : public HartState, public IrqSink {
   TlbEntry tlb_[4][3][kTlbSize];
   // Physical page of each exec TLB entry (block cache keys, fetch pa).
   uint64_t tlb_exec_ppage_[4][kTlbSize] = {};
+  // Per entry, the page holding the leaf PTE it was built from (kNoTable:
+  // untranslated). Stale for invalid entries, which is harmless.
+  uint64_t tlb_table_[4][3][kTlbSize] = {};
   // Per set, one virtual page range covering every entry filled from a
   // superpage since the set was last flushed (QEMU's large-page tracking):
   // a page flush inside it flushes the set. mask == 0: no superpage entries.

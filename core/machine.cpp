@@ -155,7 +155,10 @@ StopReason Machine::run(Position until, bool step_over_breakpoint) {
 void Machine::state_replaced() {
   blocks_.invalidate_all();
   blocks_.collect();
-  for (auto& m : bus_.memories()) std::fill(m->code.begin(), m->code.end(), 0);
+  for (auto& m : bus_.memories()) {
+    std::fill(m->code.begin(), m->code.end(), 0);
+    std::fill(m->table.begin(), m->table.end(), 0);
+  }
   update_dtlb(hart_);  // derived, not part of a snapshot
   hart_.tlb_flush();
   hart_.cur_idx = 0;

@@ -97,7 +97,7 @@ class Machine {
   uint64_t idle_positions() const { return idle_positions_; }
 
   // The hart's state and memory contents were replaced wholesale (snapshot
-  // restore): drops every decoded block and code-page mark, flushes the TLB,
+  // restore): drops every decoded block and code- and table-page mark, flushes the TLB,
   // resets the loop's scratch (cur_idx, block_exit) and polls host input at
   // the start of the next run. Call between runs only. Cost: O(blocks + pages).
   void state_replaced();

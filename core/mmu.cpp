@@ -119,12 +119,29 @@ void Hart::tlb_flush_page(uint64_t va) {
   }
 }
 
+void Hart::mark_table(Bus::Memory& m, uint64_t offset, uint8_t bits) {
+  // A new table page: drop write entries, one of which may map it.
+  if (bus_.mark_table_page(m, offset, bits)) tlb_flush_writes();
+}
+
+void Hart::table_written(PAddr page, uint8_t bits) {
+  if (bits & Bus::kTableNonLeaf) {
+    tlb_flush();
+    return;
+  }
+  for (unsigned set = 0; set < 4; ++set)
+    for (unsigned t = 0; t < 3; ++t)
+      for (unsigned k = 0; k < kTlbSize; ++k)
+        if (tlb_table_[set][t][k] == page.v) tlb_[set][t][k] = TlbEntry{};
+}
+
 void Hart::tlb_flush_writes() {
   for (auto& mode : tlb_)
     for (auto& e : mode[kWrite]) e = TlbEntry{};
 }
 
-void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, unsigned level) {
+void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, unsigned level,
+                    uint64_t table) {
   const PAddr page{pa.v & ~kPageMask};
   Bus::Memory* m = bus_.find_memory(page, kPageSize);
   // A PMP boundary inside the page would make the outcome depend on the
@@ -134,7 +151,10 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, uns
   if (t != kExec && !watchpoints_.empty() && watched_page(va)) return;
   // Writes to code pages must reach Bus::write (block invalidation), and a
   // clean PTE must see its D bit set by the walk on the first write.
-  if (t == kWrite && (!m->writable || !dirty || bus_.is_code_page(page))) return;
+  // Stores to page tables must reach Bus::write too (TLB coherence).
+  if (t == kWrite &&
+      (!m->writable || !dirty || bus_.is_code_page(page) || bus_.is_table_page(page)))
+    return;
   // Stores through this entry bypass the bus, so the page counts as written
   // from now on (dirty tracking; see Bus::mark_dirty).
   if (t == kWrite) bus_.mark_dirty(*m, page.v - m->base.v);
@@ -153,6 +173,7 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, uns
     large_mask_[mode] = mask;
   }
   TlbEntry& e = tlb_entry(mode, t, va);
+  tlb_table_[mode][t][(va >> kPageShift) & (kTlbSize - 1)] = table;
   e.tag = va >> kPageShift;
   e.addend = reinterpret_cast<uintptr_t>(m->host + (page.v - m->base.v)) - (va & ~kPageMask);
   if (t == kExec) tlb_exec_ppage_[mode][(va >> kPageShift) & (kTlbSize - 1)] = page.v;
@@ -160,9 +181,11 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, uns
 
 // ---- translation ----
 
-bool Hart::walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty, unsigned& level) {
+bool Hart::walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty, unsigned& level,
+                uint64_t& table_page) {
   const uint64_t mode = satp >> satp::kModeShift;
   level = 0;
+  table_page = kNoTable;
   if (p == Priv::M || mode == satp::kModeBare) {
     pa = PAddr{va};
     dirty = true;
@@ -192,6 +215,7 @@ bool Hart::walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty, unsig
     if (!(e & pte::kV) || ((e & pte::kW) && !(e & pte::kR)) || (e & pte::kReserved))
       return fail(page_fault(t));
     if (!(e & (pte::kR | pte::kX))) {  // pointer to the next level
+      mark_table(*m, pte_pa.v - m->base.v, Bus::kTableNonLeaf);
       table = pte::ppn(e) << kPageShift;
       continue;
     }
@@ -201,14 +225,20 @@ bool Hart::walk(uint64_t va, AccessType t, Priv p, PAddr& pa, bool& dirty, unsig
     // Hardware A/D update: an implicit store, so it needs PMP write permission
     // and writable memory. It goes through the bus in case the page table
     // shares a page with decoded code.
+    // Setting A/D changes no translation cached from this PTE (each was built
+    // by a walk that set A, and D for write entries), so it drops none.
     const uint64_t need = pte::kA | (t == kWrite ? pte::kD : 0);
     if ((e & need) != need) {
       if (!m->writable || !pmp_allows(pte_pa, 8, kWrite, Priv::S)) return fail(access_fault(t));
       e |= need;
+      bus_.notify_table_writes = false;
       bus_.write(pte_pa, 8, e);
+      bus_.notify_table_writes = true;
     }
+    mark_table(*m, pte_pa.v - m->base.v, Bus::kTableLeaf);
     dirty = e & pte::kD;
     level = static_cast<unsigned>(lv);
+    table_page = pte_pa.v & ~kPageMask;
     pa = PAddr{((pte::ppn(e) & ~low_ppn) << kPageShift) | (va & ((1ull << shift) - 1))};
     return true;
   }
@@ -219,7 +249,8 @@ bool Hart::translate(uint64_t va, AccessType type, unsigned size, PAddr& pa) {
   const Priv p = type == kExec ? priv : dmode;
   bool dirty;
   unsigned level;
-  if (!walk(va, type, p, pa, dirty, level)) return false;
+  uint64_t table;
+  if (!walk(va, type, p, pa, dirty, level, table)) return false;
   if (!pmp_allows(pa, size ? size : 1, type, p)) {
     trap_cause = access_fault(type);
     trap_tval = va;
@@ -232,13 +263,14 @@ bool Hart::translate_fill(uint64_t va, AccessType t, unsigned size, PAddr& pa) {
   const Priv p = t == kExec ? priv : dmode;
   bool dirty;
   unsigned level;
-  if (!walk(va, t, p, pa, dirty, level)) return false;
+  uint64_t table;
+  if (!walk(va, t, p, pa, dirty, level, table)) return false;
   if (!pmp_allows(pa, size, t, p)) {
     trap_cause = access_fault(t);
     trap_tval = va;
     return false;
   }
-  tlb_fill(p, t, va, pa, dirty, level);
+  tlb_fill(p, t, va, pa, dirty, level, table);
   return true;
 }
 
@@ -343,9 +375,9 @@ void* Hart::amo_access(const DecodedInsn& i, uint64_t va, unsigned size) {
     return nullptr;
   }
   // The caller writes through the returned pointer, bypassing the bus: write
-  // the current value back through it first so decoded blocks on a code page
-  // are invalidated before the page changes.
-  if (bus_.is_code_page(pa)) {
+  // the current value back through it first so decoded blocks on a code page,
+  // or translations built from a page table, are dropped before it changes.
+  if (bus_.is_code_page(pa) || bus_.is_table_page(pa)) {
     uint64_t cur = 0;
     bus_.read(pa, size, cur);
     bus_.write(pa, size, cur);

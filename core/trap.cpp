@@ -23,7 +23,10 @@ unsigned highest(uint64_t set) {
 
 }  // namespace
 
-Hart::Hart(Bus& bus) : bus_(bus), clock_(*this) { reset(0); }
+Hart::Hart(Bus& bus) : bus_(bus), clock_(*this) {
+  bus_.on_table_write = [this](PAddr page, uint8_t bits) { table_written(page, bits); };
+  reset(0);
+}
 
 void Hart::reset(uint64_t reset_pc) {
   // The position is the machine's clock and keeps running across a guest

@@ -5,7 +5,9 @@
 // paging, PMP, FP and AMOs all get exercised by random encodings.
 //
 // Input layout: byte 0 seeds the slice sizes and the first timer deadline,
-// byte 1 picks the watchpoint; the rest is RAM from its base. Checked
+// byte 1 picks the watchpoint, bit 0 of byte 2 starts the hart in S-mode
+// under Sv39 with its page tables in the input; the rest is RAM from its
+// base. Checked
 // properties, beyond "no crash and no UB" (ASan/UBSan abort on those):
 //   - determinism under slicing (DESIGN.md, rule 3): a machine run to
 //     position N in one go and one run there in irregular slices (down to one
@@ -33,6 +35,7 @@ constexpr uint64_t kRamBase = 0x80000000;
 constexpr uint64_t kClintBase = 0x2000000;
 constexpr uint64_t kRamSize = 64 * 1024;
 constexpr uint64_t kRunPositions = 10000;
+constexpr uint64_t kRootOffset = 0x1000;  // root page table of paged runs
 
 void require(bool ok) {
   if (!ok) std::abort();
@@ -41,7 +44,7 @@ void require(bool ok) {
 struct Guest {
   Machine m;
   Clint clint{m.hart().clock(), &m.hart()};
-  Guest(const uint8_t* data, size_t size, uint8_t seed) {
+  Guest(const uint8_t* data, size_t size, uint8_t seed, bool paged) {
     m.bus().add_memory("ram", PAddr{kRamBase}, kRamSize, true);
     m.bus().add_device(PAddr{kClintBase}, Clint::kSize, &clint);
     m.add_timed_device(&clint);
@@ -52,7 +55,19 @@ struct Guest {
     m.hart().reset(kRamBase);
     m.hart().mtvec = kRamBase + 0x40;  // traps land in the fuzzed bytes too
     // Registers point into RAM, so random loads, stores and AMOs hit it.
-    for (unsigned r = 1; r < 32; ++r) m.hart().x[r] = kRamBase + r * (kRamSize / 32);
+    Hart& h = m.hart();
+    for (unsigned r = 1; r < 32; ++r) h.x[r] = kRamBase + r * (kRamSize / 32);
+    if (paged) {
+      // S-mode under Sv39 with the root page table in the fuzzed bytes, PMP
+      // open: walks read random PTEs, stores rewrite them (TLB coherence).
+      h.pmpaddr[0] = (1ull << 54) - 1;
+      h.pmpcfg[0] = 0x1f;  // NAPOT, R W X
+      h.satp = 8ull << 60 | (kRamBase + kRootOffset) >> 12;
+      h.priv = Priv::S;
+      h.dmode = Priv::S;
+      h.dtlb = static_cast<uint8_t>(Priv::S);
+      h.tlb_flush();
+    }
   }
 };
 
@@ -98,12 +113,13 @@ StopReason run(Guest& g, uint64_t until, uint8_t seed, bool sliced) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 2) return 0;
+  if (size < 3) return 0;
   const uint8_t seed = data[0], watch = data[1];
-  data += 2;
-  size -= 2;
+  const bool paged = data[2] & 1;
+  data += 3;
+  size -= 3;
 
-  Guest whole(data, size, seed), sliced(data, size, seed);
+  Guest whole(data, size, seed, paged), sliced(data, size, seed, paged);
   const StopReason a = run(whole, kRunPositions, seed, false);
   const StopReason b = run(sliced, kRunPositions, seed, true);
   require(a == b);
@@ -112,7 +128,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A watchpoint on 512 bytes to all of RAM, on writes and maybe reads:
   // every stop is before the access; skipping it and going on ends where the
   // unwatched run ended.
-  Guest watched(data, size, seed);
+  Guest watched(data, size, seed, paged);
   const uint64_t len = std::min<uint64_t>(kRamSize, 512u << (watch & 7));
   const uint64_t addr = kRamBase + ((watch >> 3) * len) % kRamSize;
   watched.m.hart().set_watchpoints({Watchpoint{addr, len, (watch & 0x80) != 0, true}});

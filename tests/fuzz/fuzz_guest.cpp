@@ -9,10 +9,11 @@
 // under Sv39 with its page tables in the input; the rest is RAM from its
 // base. Checked
 // properties, beyond "no crash and no UB" (ASan/UBSan abort on those):
-//   - determinism under slicing (DESIGN.md, rule 3): a machine run to
-//     position N in one go and one run there in irregular slices (down to one
-//     instruction, so blocks are cut short) reach the same architectural
-//     state and memory;
+//   - determinism under slicing and restores (DESIGN.md, rules 3 and 4): a
+//     machine run to position N in one go and one run there in irregular
+//     slices (down to one instruction, so blocks are cut short), dropping its
+//     caches between slices as a snapshot restore does, reach the same
+//     architectural state and memory;
 //   - watchpoint stops change nothing: resuming past each one
 //     (Hart::watch_skip) reaches the same state as a machine without
 //     watchpoints (a stop that executed the access, or part of it, twice or
@@ -97,7 +98,9 @@ std::vector<uint8_t> state_of(Guest& g) {
   return out;
 }
 
-// Runs to `until` in one go, or in slices derived from `seed`.
+// Runs to `until` in one go, or in slices derived from `seed`; between two
+// slices the machine forgets what a snapshot restore forgets (decoded blocks,
+// code and table marks, the whole TLB).
 StopReason run(Guest& g, uint64_t until, uint8_t seed, bool sliced) {
   if (!sliced) return g.m.run(Position{until});
   uint32_t x = seed | 0x100u;
@@ -107,6 +110,7 @@ StopReason run(Guest& g, uint64_t until, uint8_t seed, bool sliced) {
     const uint64_t to = std::min(until, g.m.position().v + step);
     const StopReason why = g.m.run(Position{to});
     if (why != StopReason::kTarget || to == until) return why;
+    g.m.state_replaced();
   }
 }
 

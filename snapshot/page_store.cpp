@@ -189,7 +189,8 @@ void PageStore::append_staged() {
   });
   // Concatenated in put() order, so the pack's bytes do not depend on the
   // number of threads.
-  std::vector<uint8_t> batch;
+  std::vector<uint8_t>& batch = batch_;
+  batch.clear();
   std::vector<Location> where(n);
   for (size_t i = 0; i < n; ++i) {
     where[i] = Location{end_ + batch.size(), records[i].size()};

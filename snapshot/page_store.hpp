@@ -137,6 +137,7 @@ class PageStore {
   std::vector<std::unique_ptr<Codec>> codecs_;  // one per worker thread
   std::vector<uint8_t> staged_;                 // raw pages put but not appended
   std::vector<Hash128> staged_hashes_;
+  std::vector<uint8_t> batch_;  // append_staged()'s output, kept: no page faults per batch
   uint64_t unsynced_bytes_ = 0;  // appended since the last flush
   unsigned compress_threads_ = 0;
 };

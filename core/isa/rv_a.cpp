@@ -45,22 +45,20 @@ template <typename T>
 Flow sc(Hart& h, const DecodedInsn& i) {
   const uint64_t va = h.x[i.rs1];
   const bool reserved = h.reservation_valid && h.reservation == va;
+  Flow f;
   if (misaligned<T>(va)) {
-    h.reservation_valid = false;
-    return h.raise(cause::kStoreMisaligned, va);
-  }
-  if (!reserved) {
-    h.reservation_valid = false;
+    f = h.raise(cause::kStoreMisaligned, va);
+  } else if (!reserved) {
     h.x[i.rd] = 1;
-    return Flow::kNext;
+    f = Flow::kNext;
+  } else if (!h.store(i, va, static_cast<T>(h.x[i.rs2]))) {
+    f = Flow::kTrap;
+  } else {
+    h.x[i.rd] = 0;
+    f = h.mem_done();
   }
-  if (!h.store(i, va, static_cast<T>(h.x[i.rs2]))) {
-    if (h.trap_cause != cause::kWatchStop) h.reservation_valid = false;
-    return Flow::kTrap;
-  }
-  h.reservation_valid = false;
-  h.x[i.rd] = 0;
-  return h.mem_done();
+  if (f != Flow::kTrap || h.trap_cause != cause::kWatchStop) h.reservation_valid = false;
+  return f;
 }
 
 // ---- AMO operations on the memory value m and the register value r ----

@@ -192,6 +192,18 @@ def main():
     return 0
 
 
+def interrupt(c, packet, what):
+    """Sends `packet` (a resume), then Ctrl-C 0.3 s later: a SIGINT stop."""
+    c.send(frame(packet))
+    check(c.read_byte(5) == b"+", "%s: '+'" % packet)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    c.send(b"\x03")
+    r = c.read_packet(60)
+    secs = time.monotonic() - t0
+    check(r.startswith("T02"), "Ctrl-C during %s: a SIGINT stop (%.3f s)" % (what, secs), r)
+
+
 def interrupt_checks(port, end):
     c = Client(port)
     c.send(b"+")
@@ -201,24 +213,10 @@ def interrupt_checks(port, end):
     check(out.startswith("position %d" % mid), "replay_seek to the middle", out)
     r = c.request("Z0,10,4")  # never executed: the scans find nothing
     check(r == "OK", "Z0,10,4: OK", r)
-    c.send(frame("bc"))
-    check(c.read_byte(5) == b"+", "bc: '+'")
-    time.sleep(0.3)
-    t0 = time.monotonic()
-    c.send(b"\x03")
-    r = c.read_packet(60)
-    secs = time.monotonic() - t0
-    check(r.startswith("T02"), "Ctrl-C during reverse-continue: a SIGINT stop (%.3f s)" % secs, r)
+    interrupt(c, "bc", "reverse-continue")
     out = monitor(c, "info replay")
     check("position %d of %d" % (mid, end) in out, "... back where it started", out)
-    c.send(frame("c"))
-    check(c.read_byte(5) == b"+", "c: '+'")
-    time.sleep(0.3)
-    t0 = time.monotonic()
-    c.send(b"\x03")
-    r = c.read_packet(60)
-    secs = time.monotonic() - t0
-    check(r.startswith("T02"), "Ctrl-C during continue: a SIGINT stop (%.3f s)" % secs, r)
+    interrupt(c, "c", "continue")
     out = monitor(c, "info replay")
     m = re.search(r"position (\d+) of", out)
     check(m is not None and mid < int(m.group(1)) < end, "... somewhere after the start, before the end", out)

@@ -27,12 +27,7 @@ pid=$!
 exec 3>"$fifo"
 
 # wait_for REGEX: until a line of the output matches (or hindsight ends).
-wait_for() {
-  while ! tr -d '\r' <"$out" | grep -q -E -e "$1"; do
-    kill -0 $pid 2>/dev/null || return 1
-    sleep 0.2
-  done
-}
+wait_for() { wait_for_output "$out" "$pid" "$1"; }
 
 if wait_for 'Run /init as init process'; then
   # type-ahead: the shell is not running yet

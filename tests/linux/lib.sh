@@ -25,6 +25,18 @@ status=0
 fail() { echo "$test_name: FAILED: $*"; status=1; }
 note() { echo "$test_name: $*"; }
 
+# wait_for_output FILE PID REGEX [SECS]: until a line of FILE (carriage
+# returns dropped) matches REGEX; false once process PID has ended, or after
+# SECS seconds if given.
+wait_for_output() {
+  local deadline=$((SECONDS + ${4:-86400}))
+  while ! tr -d '\r' <"$1" | grep -q -E -e "$3"; do
+    kill -0 "$2" 2>/dev/null || return 1
+    [[ $SECONDS -lt $deadline ]] || return 1
+    sleep 0.1
+  done
+}
+
 # finish: the last line and the exit status of a test script.
 finish() {
   if [[ $status -eq 0 ]]; then echo "$test_name: ok"; else echo "$test_name: FAILED"; fi

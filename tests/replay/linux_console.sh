@@ -32,12 +32,7 @@ pid=$!
 exec 3>"$fifo"
 
 # wait_for REGEX: until a line of the console output matches (or hindsight ends).
-wait_for() {
-  while ! tr -d '\r' <"$rec_out" | grep -q -E -e "$1"; do
-    kill -0 $pid 2>/dev/null || return 1
-    sleep 0.2
-  done
-}
+wait_for() { wait_for_output "$rec_out" "$pid" "$1"; }
 # send TEXT: sends TEXT to the guest and keeps a copy in $typed.
 send() { printf '%s' "$1" >&3; printf '%s' "$1" >>"$typed"; }
 

@@ -15,17 +15,6 @@ test_name=replay_sigkill
 need_guest "$HS_GUEST_DIR/initrd.gz"
 workdir linux_sigkill
 
-# wait_for FILE REGEX SECS: until a line of FILE matches (false after SECS
-# or when hindsight has ended).
-wait_for() {
-  local deadline=$((SECONDS + $3))
-  while ! tr -d '\r' <"$1" | grep -q -E -e "$2"; do
-    kill -0 $pid 2>/dev/null || return 1
-    [[ $SECONDS -lt $deadline ]] || return 1
-    sleep 0.1
-  done
-}
-
 for when in early mid-boot; do
   rec=$work/rec-$when out=$work/record-$when.out
   echo "==== record, SIGKILL $when"
@@ -41,7 +30,7 @@ for when in early mid-boot; do
     [[ -s $rec/journal ]] || fail "no journal frame within 120 s"
     sleep 0.1
   else
-    wait_for "$out" 'Linux version' 120 || fail "no kernel banner within 120 s"
+    wait_for_output "$out" "$pid" 'Linux version' 120 || fail "no kernel banner within 120 s"
     sleep 1.5
   fi
   if ! kill -0 $pid 2>/dev/null; then

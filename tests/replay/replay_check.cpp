@@ -58,6 +58,7 @@
 #include "replay/timeline.hpp"
 #include "schemas/framing.hpp"
 #include "snapshot/state_hash.hpp"
+#include "tests/replay/journal_edit.hpp"
 #include "tests/replay/rtc_guest.hpp"
 
 using namespace hs;
@@ -423,17 +424,7 @@ int tamper_journal(const std::vector<std::string>& args) {
     }
     fmt::print("wall-clock event: position {} -> {}\n", was.v, it->pos.v);
   }
-  fs::remove(fs::path(dir) / rec_file::kJournal);
-  JournalWriter w = JournalWriter::create(dir);
-  for (const FrameInfo& f : frames) {
-    Position until = f.end;
-    for (size_t i = f.first_event; i < f.first_event + f.event_count; ++i) {
-      until = std::max(until, events[i].pos);
-      w.append(events[i]);
-    }
-    w.flush(until);
-  }
-  w.close(w.covered_until());
+  hs::test::rewrite_journal(dir, frames, events);
   fmt::print("rewrote {}/journal: {} frames, {} events\n", dir, frames.size(), events.size());
   return 0;
 }

@@ -17,10 +17,12 @@
 #include "replay/journal.hpp"
 #include "replay/recording_input.hpp"
 #include "schemas/framing.hpp"
+#include "tests/unit/format_error.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 using namespace hs;
 using hs::test::TempDir;
+using hs::test::format_error;
 using hs::test::read_file;
 using hs::test::write_file;
 namespace fs = std::filesystem;
@@ -68,15 +70,6 @@ std::vector<Event> write_synthetic(const std::string& dir, size_t frames, size_t
   }
   w.close(all.back().pos + 5);
   return all;
-}
-
-std::optional<FormatError> format_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const FormatError& e) {
-    return e;
-  }
-  return std::nullopt;
 }
 
 }  // namespace

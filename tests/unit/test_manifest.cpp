@@ -13,10 +13,12 @@
 
 #include "replay/manifest.hpp"
 #include "schemas/framing.hpp"
+#include "tests/unit/format_error.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 using namespace hs;
 using hs::test::TempDir;
+using hs::test::format_error;
 using hs::test::read_file;
 using hs::test::write_file;
 namespace fs = std::filesystem;
@@ -28,15 +30,6 @@ std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
   std::vector<uint8_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 7 + seed + (i >> 11));
   return v;
-}
-
-std::optional<FormatError> format_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const FormatError& e) {
-    return e;
-  }
-  return std::nullopt;
 }
 
 size_t files_in(const std::string& dir) {

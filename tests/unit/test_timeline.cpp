@@ -20,6 +20,7 @@
 #include "replay/session.hpp"
 #include "replay/timeline.hpp"
 #include "snapshot/state_hash.hpp"
+#include "tests/replay/journal_edit.hpp"
 #include "tests/replay/rtc_guest.hpp"
 #include "tests/unit/temp_dir.hpp"
 
@@ -97,17 +98,7 @@ void rewrite_journal(const std::string& dir, const std::function<void(std::vecto
   const JournalReader j = JournalReader::open(dir);
   std::vector<Event> events = j.events();
   edit(events);
-  fs::remove(fs::path(dir) / rec_file::kJournal);
-  JournalWriter w = JournalWriter::create(dir);
-  for (const FrameInfo& f : j.frames()) {
-    Position until = f.end;
-    for (size_t i = f.first_event; i < f.first_event + f.event_count; ++i) {
-      until = std::max(until, events[i].pos);
-      w.append(events[i]);
-    }
-    w.flush(until);
-  }
-  w.close(w.covered_until());
+  hs::test::rewrite_journal(dir, j.frames(), events);
 }
 
 Event& wall_clock_event(std::vector<Event>& events) {

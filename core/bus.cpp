@@ -151,11 +151,6 @@ bool Bus::mark_table_page(Memory& m, uint64_t offset, uint8_t bits) {
   return fresh;
 }
 
-bool Bus::is_table_page(PAddr pa) {
-  Memory* m = find_memory(pa);
-  return m && m->table[(pa.v - m->base.v) >> kPageShift];
-}
-
 bool Bus::is_code_page(PAddr pa) {
   Memory* m = find_memory(pa);
   return m && m->code[(pa.v - m->base.v) >> kPageShift];

@@ -27,6 +27,11 @@ class Bus {
     // Per page: the dirty generation of the last write that may have changed
     // it (0 = never written since the region was created). See mark_dirty().
     std::vector<uint32_t> dirty;
+    // True if stores to the page at `offset` must reach Bus::write: it holds
+    // decoded blocks or PTEs that cached translations were built from.
+    bool stores_must_reach_bus(uint64_t offset) const {
+      return code[offset >> kPageShift] || table[offset >> kPageShift];
+    }
     bool contains(PAddr pa, uint64_t len) const {
       return pa.v >= base.v && len <= size && pa.v - base.v <= size - len;
     }
@@ -83,7 +88,6 @@ class Bus {
   // built from the page. Returns true if the page was not marked before.
   static constexpr uint8_t kTableLeaf = 1, kTableNonLeaf = 2;
   bool mark_table_page(Memory& m, uint64_t offset, uint8_t bits);
-  bool is_table_page(PAddr pa);
   std::function<void(PAddr page, uint8_t bits)> on_table_write;
   // The page walker's own A/D updates change no cached translation: they
   // bypass on_table_write while this is false.

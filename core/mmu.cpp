@@ -152,9 +152,7 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, uns
   // Writes to code pages must reach Bus::write (block invalidation), and a
   // clean PTE must see its D bit set by the walk on the first write.
   // Stores to page tables must reach Bus::write too (TLB coherence).
-  if (t == kWrite &&
-      (!m->writable || !dirty || bus_.is_code_page(page) || bus_.is_table_page(page)))
-    return;
+  if (t == kWrite && (!m->writable || !dirty || m->stores_must_reach_bus(page.v - m->base.v))) return;
   // Stores through this entry bypass the bus, so the page counts as written
   // from now on (dirty tracking; see Bus::mark_dirty).
   if (t == kWrite) bus_.mark_dirty(*m, page.v - m->base.v);
@@ -377,7 +375,7 @@ void* Hart::amo_access(const DecodedInsn& i, uint64_t va, unsigned size) {
   // The caller writes through the returned pointer, bypassing the bus: write
   // the current value back through it first so decoded blocks on a code page,
   // or translations built from a page table, are dropped before it changes.
-  if (bus_.is_code_page(pa) || bus_.is_table_page(pa)) {
+  if (m->stores_must_reach_bus(pa.v - m->base.v)) {
     uint64_t cur = 0;
     bus_.read(pa, size, cur);
     bus_.write(pa, size, cur);

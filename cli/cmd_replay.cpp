@@ -23,6 +23,8 @@ struct ReplayOptions {
   std::optional<uint64_t> seek;
   bool quiet = false;
   bool wait_gdb = false;
+  bool stats = false;
+  JitOption jit;
 };
 
 const char* const kAbi[32] = {"zero", "ra", "sp", "gp", "tp",  "t0",  "t1", "t2",
@@ -69,6 +71,7 @@ class Progress {
 };
 
 int replay(const ReplayOptions& o) {
+  o.jit.apply();
   Timeline t(o.dir);
   if (!o.gdb.empty()) {
     // Under gdb: the replay starts at position 0 and moves only as gdb asks;
@@ -137,6 +140,8 @@ int replay(const ReplayOptions& o) {
              : t.cut_short() || journal_short ? " (end of the usable journal)"
                                               : " (end of recording)",
              t.verified());
+  if (o.stats && t.machine().has_compiled_tier())
+    print_jit_stats(t.machine().compiled_instructions(), t.machine().hart().instret);
   if (stop == Timeline::Stop::kEnd && !journal_short && t.end_record() &&
       t.end_record()->reason == EndReason::kGuestExit)
     return t.end_record()->exit_code;
@@ -159,6 +164,8 @@ Command add_replay_command(CLI::App& app) {
                   "Serve gdb on [HOST:]PORT (default host 127.0.0.1) at position 0; forward and "
                   "reverse execution, monitor info replay / replay_break / replay_seek");
   cmd->add_flag_callback("-s", [o] { o->gdb = "1234"; }, "Shorthand for --gdb 1234 (as QEMU)");
+  cmd->add_flag("--stats", o->stats, "At the end, print what the LLVM tier compiled and ran");
+  o->jit.add_to(*cmd);
   cmd->add_flag("-S", o->wait_gdb, "Accepted for QEMU compatibility (a replay under gdb always waits)");
   cmd->footer(
       "Needs none of the original files. Exit code: the guest's when the replay reaches the "

@@ -46,6 +46,7 @@ class TempDir {
 
 struct LiveOptions {
   MachineOptions machine;
+  JitOption jit;
   std::string dump_dtb;
   std::string gdb;
   bool wait_gdb = false;
@@ -53,6 +54,7 @@ struct LiveOptions {
   bool no_pace = false;
   void add_to(CLI::App& cmd) {
     machine.add_to(cmd);
+    jit.add_to(cmd);
     cmd.add_option("--gdb", gdb,
                    "Serve gdb on [HOST:]PORT (default host 127.0.0.1). The run is recorded as it "
                    "goes, so reverse-stepi/reverse-continue work at any moment");
@@ -70,6 +72,7 @@ void print_stats(Machine& m, std::chrono::steady_clock::duration elapsed) {
   fmt::print(stderr, "hindsight: position {} (instructions {}, idle {}), {:.3f} s, {:.0f} MIPS\n",
              m.position().v, m.hart().instret, m.idle_positions(), secs,
              secs > 0 ? static_cast<double>(m.hart().instret) / secs / 1e6 : 0.0);
+  if (m.has_compiled_tier()) print_jit_stats(m.compiled_instructions(), m.hart().instret);
 }
 
 // A sleeping guest sleeps in real time, as on QEMU: `sleep 5` takes 5 s and
@@ -156,6 +159,7 @@ StopReason run_under_gdb(LiveOptions& o, Session& s, Recorder& recorder, Console
 }
 
 int run_live(LiveOptions& o, const RecordOptions* rec_opt) {
+  o.jit.apply();
   const MachineConfig cfg = o.machine.config();
   if (!o.dump_dtb.empty()) return dump_dtb(cfg, o.dump_dtb);
 

@@ -25,6 +25,17 @@ struct MachineOptions {
   MachineConfig config() const;  // validates; throws UserError
 };
 
+// --jit on|off|sync (run, record, replay). The default is on, or the
+// HINDSIGHT_JIT environment variable (the test suite runs every guest with
+// it set to sync as well).
+struct JitOption {
+  std::string mode;
+  void add_to(CLI::App& cmd);
+  void apply() const;  // before any machine is built; throws UserError
+};
+// --stats's line about the LLVM tier (after the run's line).
+void print_jit_stats(uint64_t compiled_instructions, uint64_t instructions);
+
 // Registers a subcommand; the returned function runs it after parsing.
 using Command = std::function<int()>;
 Command add_run_command(CLI::App& app);

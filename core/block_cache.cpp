@@ -92,15 +92,14 @@ Block* BlockCache::decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, u
   b->host = reinterpret_cast<uintptr_t>(host);
   b->ppage = ppage;
   b->count = n;
-  b->valid = true;
+  b->heat = 0;
+  b->unit = nullptr;
   std::memcpy(static_cast<void*>(b->insns), tmp, n * sizeof(DecodedInsn));
   b->insns[n] = kEndOfBlock;
-  ++decoded_;
   return b;
 }
 
 void BlockCache::retire(Block* b) {
-  b->valid = false;
   ++epoch_;
   Block*& slot = fast_[fast_index(b->vpc, b->host)];
   if (slot == b) slot = nullptr;

@@ -18,6 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/compiled.hpp"
 #include "core/decoder.hpp"
 #include "core/hart.hpp"
 #include "core/insn.hpp"
@@ -30,7 +31,11 @@ struct Block {
   uintptr_t host = 0;  // host address of the first instruction
   uint64_t ppage = 0;  // physical page base
   uint32_t count = 0;  // instructions
-  bool valid = true;
+  // Interpreted runs so far (counted up to the compiled tier's threshold).
+  uint32_t heat = 0;
+  // The compiled unit entered at this block once it was hot (see
+  // core/compiled.hpp); nullptr: interpreted.
+  CompiledUnit* unit = nullptr;
   // The last two blocks that ran after this one (see BlockCache::next),
   // valid while the cache's epoch is link_epoch.
   Block* link[2] = {};
@@ -83,6 +88,7 @@ class BlockCache {
   // Debugger breakpoints (virtual pcs, or nullptr): decoding ends a block
   // before any of them, so each starts a block. Call invalidate_all() after.
   void set_breakpoints(const std::unordered_set<uint64_t>* pcs) { breakpoints_ = pcs; }
+  bool breakpoint_at(uint64_t pc) const { return breakpoints_ && breakpoints_->count(pc); }
 
   // Invalidate blocks decoded from physical page `ppage` (page-aligned).
   void invalidate_page(uint64_t ppage);
@@ -93,7 +99,17 @@ class BlockCache {
   // The caller clears the bus's code-page marks.
   void invalidate_all();
 
-  uint64_t blocks_decoded() const { return decoded_; }
+  // The cached block at `vpc` whose code is at `host`, without decoding one
+  // (nullptr if there is none): for a compiled tier forming regions from the
+  // blocks that have run.
+  Block* cached(uint64_t vpc, uintptr_t host) const {
+    auto it = blocks_.find(Key{vpc, host});
+    return it == blocks_.end() ? nullptr : it->second;
+  }
+  // Detaches every block from its compiled unit (code cache eviction).
+  void drop_units() {
+    for (auto& [key, b] : blocks_) b->unit = nullptr;
+  }
 
  private:
   struct Key {
@@ -131,7 +147,6 @@ class BlockCache {
   const std::unordered_set<uint64_t>* breakpoints_ = nullptr;
 
   Block* scratch_ = nullptr;
-  uint64_t decoded_ = 0;
   // Advanced whenever blocks are retired: links made before are void. Starts
   // at 1 so that a new block's link (epoch 0) is void.
   uint64_t epoch_ = 1;

@@ -124,7 +124,7 @@ DecodedInsn Decoder::decode(uint32_t raw, uint64_t pc, uint8_t& flags) const {
     if ((raw & s.mask) != s.match) continue;
     flags = s.flags;
     DecodedInsn d{};
-    d.fn = s.fn;
+    d.fn = s.fn.threaded;
     d.pc = pc;
     d.raw = raw;
     d.len = len;

@@ -13,6 +13,7 @@
 
 #include "core/bus.hpp"
 #include "core/clock.hpp"
+#include "core/compiled.hpp"
 #include "core/device.hpp"
 #include "core/insn.hpp"
 #include "core/types.hpp"
@@ -112,6 +113,9 @@ class Hart : public HartState, public IrqSink {
 
   Bus& bus() { return bus_; }
   const Clock& clock() const { return clock_; }
+  // Where generated code finds the state of this (and every) hart.
+  // (core/compiled.cpp)
+  HartLayout layout() const;
 
   // Architectural reset (privileged spec §3.4): M-mode, pc = reset_pc,
   // misa = RV64IMAFDCSU, everything else cleared. (trap.cpp)

@@ -72,13 +72,25 @@ enum InsnFlags : uint8_t {
   kEndsBlock = 1,  // control transfer / system instruction: last in its block
 };
 
-// One line of the instruction table: name, match, mask, format, handler.
+// An instruction's two entry points. `exec` runs the one instruction and
+// returns its flow (the single-instruction handler a compiled tier calls for
+// instructions it does not lower); `threaded` is exec wrapped for threaded
+// dispatch (core/hart.hpp), what DecodedInsn::fn holds. Tables build both from
+// one handler with isa::dispatch<F> (core/isa/dispatch.hpp).
+struct InsnHandlers {
+  Handler threaded;
+  Handler exec;
+};
+
+// One line of the instruction table: name, match, mask, format, handlers.
+// Its index in Decoder::specs() is the instruction's operation id
+// (DecodedInsn::spec).
 struct InsnSpec {
   const char* name;
   uint32_t match;
   uint32_t mask;
   Format format;
-  Handler fn;
+  InsnHandlers fn;
   uint8_t flags;
 };
 

@@ -11,6 +11,14 @@ Machine::Machine() : hart_(bus_), blocks_(decoder_) {
     blocks_.invalidate_page(page.v);
     hart_.block_exit = true;  // the executing block may be one of them
   };
+  if (tier_factory()) tier_ = tier_factory()(*this);
+}
+
+Machine::~Machine() = default;
+
+void Machine::safe_point() {
+  blocks_.collect();
+  if (tier_ && tier_->safe_point()) blocks_.drop_units();
 }
 
 Position Machine::next_deadline() const {
@@ -37,44 +45,65 @@ void Machine::advance_devices() {
     insns = partial_;
   }
   const Flow f = insns[0].fn(h, insns[0]);
-  const uint32_t k = f == Flow::kNext ? n : h.exit_idx;
+  uint32_t retired = n;
+  if (f == Flow::kNext) [[likely]] {
+    const DecodedInsn& last = insns[n - 1];
+    h.pc = last.pc + last.len;
+  } else {
+    const DecodedInsn& i = insns[h.exit_idx];
+    retired = i.idx + (f != Flow::kTrap);
+    if (f == Flow::kTrap)
+      h.pc = i.pc;
+    else if (f != Flow::kJump)
+      h.pc = i.pc + i.len;
+  }
+  h.position += retired;
+  h.instret += retired;
+  return end_run(f);
+}
+
+bool Machine::run_unit(UnitEntry entry, uint64_t budget) {
+  const uint64_t before = hart_.instret;
+  const Flow f = entry(hart_, budget);
+  compiled_instructions_ += hart_.instret - before;
+  return end_run(f);
+}
+
+[[gnu::always_inline]] inline bool Machine::end_run(Flow f) {
+  Hart& h = hart_;
   // xRET and similar set block_exit: they may have enabled an interrupt.
   const bool chain = !h.block_exit;
   h.block_exit = false;
   h.cur_idx = 0;
-  if (f == Flow::kNext) {
-    const DecodedInsn& last = insns[n - 1];
-    h.pc = last.pc + last.len;
-    h.position += n;
-    h.instret += n;
-    return chain;
-  }
-  const DecodedInsn& i = insns[k];
   switch (f) {
-    case Flow::kJump:
-      break;
-    case Flow::kEndBlock:
-    case Flow::kWfi:
-      h.pc = i.pc + i.len;
-      break;
-    case Flow::kTrap:
-      if (h.trap_cause == cause::kWatchStop) {  // stopped before the access
-        h.pc = i.pc;
-        h.position += k;
-        h.instret += k;
-        return false;
-      }
-      h.position += k + 1;  // k retired, plus the trap entry
-      h.instret += k;
-      h.take_trap(h.trap_cause, h.trap_tval, i.pc);
-      return false;
     case Flow::kNext:
-      break;
+    case Flow::kJump:
+      return chain;
+    case Flow::kEndBlock:
+      return false;
+    case Flow::kWfi:
+      h.wfi = true;
+      return false;
+    case Flow::kTrap:
+      // A watchpoint stop leaves the instruction unexecuted, with no trap.
+      if (h.trap_cause != cause::kWatchStop) {
+        ++h.position;  // the trap entry
+        h.take_trap(h.trap_cause, h.trap_tval, h.pc);
+      }
+      return false;
   }
-  h.position += k + 1;
-  h.instret += k + 1;
-  if (f == Flow::kWfi) h.wfi = true;
-  return chain && f == Flow::kJump;
+  return false;
+}
+
+bool Machine::execute(Block& b, uint64_t budget) {
+  if (CompiledUnit* u = b.unit) {
+    if (UnitEntry e = u->entry.load(std::memory_order_acquire); e && budget >= b.count)
+      return run_unit(e, budget);
+  } else if (tier_ && b.heat++ == tier_->threshold()) [[unlikely]] {
+    b.unit = tier_->hot(hart_, blocks_, b);
+    return execute(b, budget);
+  }
+  return run_block(b, budget);
 }
 
 void Machine::set_breakpoints(std::unordered_set<uint64_t> pcs) {
@@ -92,7 +121,7 @@ StopReason Machine::run(Position until, bool step_over_breakpoint) {
            !(step_over_breakpoint && hart_.position == started.v);
   };
   for (;;) {
-    blocks_.collect();
+    safe_point();
     if (stop_) return exit_code_ ? StopReason::kExit : StopReason::kRequest;
     const Position now = position();
     if (now >= until) return StopReason::kTarget;
@@ -135,6 +164,9 @@ StopReason Machine::run(Position until, bool step_over_breakpoint) {
     // can change interrupt state or deadlines (CSR writes, MMIO, traps, WFI)
     // ends its block with another flow and brings us back to the checks above.
     if (at_breakpoint()) return StopReason::kBreakpoint;
+    // Left set by device work above (DMA into a page table): it would end
+    // the first block early in one tier and not the other.
+    hart_.block_exit = false;
     Block* b = blocks_.lookup(hart_);
     for (;;) {
       if (!b) {
@@ -142,7 +174,7 @@ StopReason Machine::run(Position until, bool step_over_breakpoint) {
         ++hart_.position;
         break;
       }
-      if (!run_block(*b, std::max<uint64_t>(stop_at - hart_.position, 1))) {
+      if (!execute(*b, std::max<uint64_t>(stop_at - hart_.position, 1))) {
         if (hart_.watch_hit.hit) return StopReason::kWatchpoint;
         break;
       }
@@ -154,7 +186,7 @@ StopReason Machine::run(Position until, bool step_over_breakpoint) {
 
 void Machine::state_replaced() {
   blocks_.invalidate_all();
-  blocks_.collect();
+  safe_point();
   for (auto& m : bus_.memories()) {
     std::fill(m->code.begin(), m->code.end(), 0);
     std::fill(m->table.begin(), m->table.end(), 0);

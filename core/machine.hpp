@@ -9,12 +9,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <unordered_set>
 #include <vector>
 
 #include "core/block_cache.hpp"
 #include "core/bus.hpp"
+#include "core/compiled.hpp"
 #include "core/decoder.hpp"
 #include "core/device.hpp"
 #include "core/hart.hpp"
@@ -38,7 +40,9 @@ class Machine {
   // at multiples of it, plus wherever next_input()/pace_idle say.
   static constexpr uint64_t kPollInterval = 1u << 16;
 
+  // Attaches the compiled tier of tier_factory(), if any (core/compiled.hpp).
   Machine();
+  ~Machine();
   Machine(const Machine&) = delete;
   Machine& operator=(const Machine&) = delete;
 
@@ -93,6 +97,9 @@ class Machine {
   }
   void request_stop() { stop_ = true; }
   std::optional<int> exit_code() const { return exit_code_; }
+  // Instructions retired inside compiled units (the rest ran interpreted).
+  uint64_t compiled_instructions() const { return compiled_instructions_; }
+  bool has_compiled_tier() const { return tier_ != nullptr; }
   // Positions skipped while the hart slept in WFI.
   uint64_t idle_positions() const { return idle_positions_; }
 
@@ -110,16 +117,27 @@ class Machine {
  private:
   Position next_deadline() const;
   void advance_devices();
-  // Executes up to `budget` (>= 1) instructions of `b` from its start and
-  // accounts position/instret. True if the next block may follow directly
-  // (plain control flow only; anything that can change interrupt state,
-  // deadlines or translation returns false).
+  // Executes up to `budget` (>= 1) instructions from `b`'s start, compiled
+  // or interpreted (counting its heat for the compiled tier). True if the next
+  // block may follow directly (plain control flow only; anything that can
+  // change interrupt state, deadlines or translation returns false).
+  bool execute(Block& b, uint64_t budget);
+  // The interpreter's run of `b` (up to `budget` instructions), ending with
+  // pc/position/instret as a compiled unit leaves them (UnitEntry).
   bool run_block(Block& b, uint64_t budget);
+  bool run_unit(UnitEntry entry, uint64_t budget);
+  // The one place a run's flow is acted on: trap entry, WFI, chaining.
+  bool end_run(Flow f);
+  // No guest code executes here: frees retired blocks, lets the tier install
+  // or evict code.
+  void safe_point();
 
   Bus bus_;
   Hart hart_;
   Decoder decoder_;
   BlockCache blocks_;
+  std::unique_ptr<CompiledTier> tier_;
+  uint64_t compiled_instructions_ = 0;
   std::vector<Device*> timed_;
   std::unordered_set<uint64_t> breakpoints_;
   bool breakpoints_armed_ = true;

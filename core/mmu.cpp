@@ -125,6 +125,9 @@ void Hart::mark_table(Bus::Memory& m, uint64_t offset, uint8_t bits) {
 }
 
 void Hart::table_written(PAddr page, uint8_t bits) {
+  // Translations may change under the executing block (even its own fetch):
+  // it ends after this store, so both tiers fetch the next one afresh.
+  block_exit = true;
   if (bits & Bus::kTableNonLeaf) {
     tlb_flush();
     return;

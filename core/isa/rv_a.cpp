@@ -13,6 +13,7 @@
 
 #include "core/hart.hpp"
 #include "core/insn.hpp"
+#include "core/isa/dispatch.hpp"
 
 namespace hs {
 
@@ -124,28 +125,28 @@ constexpr uint32_t match(uint32_t funct5, uint32_t width) {
 }
 
 constexpr InsnSpec kTable[] = {
-    {"lr.w", match(0x02, W), kLr, R, threaded<lr<int32_t>>, 0},
-    {"lr.d", match(0x02, D), kLr, R, threaded<lr<int64_t>>, 0},
-    {"sc.w", match(0x03, W), kAmo, R, threaded<sc<uint32_t>>, 0},
-    {"sc.d", match(0x03, D), kAmo, R, threaded<sc<uint64_t>>, 0},
-    {"amoswap.w", match(0x01, W), kAmo, R, threaded<amo<int32_t, swap_<int32_t>>>, 0},
-    {"amoswap.d", match(0x01, D), kAmo, R, threaded<amo<int64_t, swap_<int64_t>>>, 0},
-    {"amoadd.w", match(0x00, W), kAmo, R, threaded<amo<int32_t, add_<int32_t>>>, 0},
-    {"amoadd.d", match(0x00, D), kAmo, R, threaded<amo<int64_t, add_<int64_t>>>, 0},
-    {"amoxor.w", match(0x04, W), kAmo, R, threaded<amo<int32_t, xor_<int32_t>>>, 0},
-    {"amoxor.d", match(0x04, D), kAmo, R, threaded<amo<int64_t, xor_<int64_t>>>, 0},
-    {"amoand.w", match(0x0c, W), kAmo, R, threaded<amo<int32_t, and_<int32_t>>>, 0},
-    {"amoand.d", match(0x0c, D), kAmo, R, threaded<amo<int64_t, and_<int64_t>>>, 0},
-    {"amoor.w", match(0x08, W), kAmo, R, threaded<amo<int32_t, or_<int32_t>>>, 0},
-    {"amoor.d", match(0x08, D), kAmo, R, threaded<amo<int64_t, or_<int64_t>>>, 0},
-    {"amomin.w", match(0x10, W), kAmo, R, threaded<amo<int32_t, min_<int32_t>>>, 0},
-    {"amomin.d", match(0x10, D), kAmo, R, threaded<amo<int64_t, min_<int64_t>>>, 0},
-    {"amomax.w", match(0x14, W), kAmo, R, threaded<amo<int32_t, max_<int32_t>>>, 0},
-    {"amomax.d", match(0x14, D), kAmo, R, threaded<amo<int64_t, max_<int64_t>>>, 0},
-    {"amominu.w", match(0x18, W), kAmo, R, threaded<amo<int32_t, minu_<int32_t>>>, 0},
-    {"amominu.d", match(0x18, D), kAmo, R, threaded<amo<int64_t, minu_<int64_t>>>, 0},
-    {"amomaxu.w", match(0x1c, W), kAmo, R, threaded<amo<int32_t, maxu_<int32_t>>>, 0},
-    {"amomaxu.d", match(0x1c, D), kAmo, R, threaded<amo<int64_t, maxu_<int64_t>>>, 0},
+    {"lr.w", match(0x02, W), kLr, R, isa::dispatch<lr<int32_t>>, 0},
+    {"lr.d", match(0x02, D), kLr, R, isa::dispatch<lr<int64_t>>, 0},
+    {"sc.w", match(0x03, W), kAmo, R, isa::dispatch<sc<uint32_t>>, 0},
+    {"sc.d", match(0x03, D), kAmo, R, isa::dispatch<sc<uint64_t>>, 0},
+    {"amoswap.w", match(0x01, W), kAmo, R, isa::dispatch<amo<int32_t, swap_<int32_t>>>, 0},
+    {"amoswap.d", match(0x01, D), kAmo, R, isa::dispatch<amo<int64_t, swap_<int64_t>>>, 0},
+    {"amoadd.w", match(0x00, W), kAmo, R, isa::dispatch<amo<int32_t, add_<int32_t>>>, 0},
+    {"amoadd.d", match(0x00, D), kAmo, R, isa::dispatch<amo<int64_t, add_<int64_t>>>, 0},
+    {"amoxor.w", match(0x04, W), kAmo, R, isa::dispatch<amo<int32_t, xor_<int32_t>>>, 0},
+    {"amoxor.d", match(0x04, D), kAmo, R, isa::dispatch<amo<int64_t, xor_<int64_t>>>, 0},
+    {"amoand.w", match(0x0c, W), kAmo, R, isa::dispatch<amo<int32_t, and_<int32_t>>>, 0},
+    {"amoand.d", match(0x0c, D), kAmo, R, isa::dispatch<amo<int64_t, and_<int64_t>>>, 0},
+    {"amoor.w", match(0x08, W), kAmo, R, isa::dispatch<amo<int32_t, or_<int32_t>>>, 0},
+    {"amoor.d", match(0x08, D), kAmo, R, isa::dispatch<amo<int64_t, or_<int64_t>>>, 0},
+    {"amomin.w", match(0x10, W), kAmo, R, isa::dispatch<amo<int32_t, min_<int32_t>>>, 0},
+    {"amomin.d", match(0x10, D), kAmo, R, isa::dispatch<amo<int64_t, min_<int64_t>>>, 0},
+    {"amomax.w", match(0x14, W), kAmo, R, isa::dispatch<amo<int32_t, max_<int32_t>>>, 0},
+    {"amomax.d", match(0x14, D), kAmo, R, isa::dispatch<amo<int64_t, max_<int64_t>>>, 0},
+    {"amominu.w", match(0x18, W), kAmo, R, isa::dispatch<amo<int32_t, minu_<int32_t>>>, 0},
+    {"amominu.d", match(0x18, D), kAmo, R, isa::dispatch<amo<int64_t, minu_<int64_t>>>, 0},
+    {"amomaxu.w", match(0x1c, W), kAmo, R, isa::dispatch<amo<int32_t, maxu_<int32_t>>>, 0},
+    {"amomaxu.d", match(0x1c, D), kAmo, R, isa::dispatch<amo<int64_t, maxu_<int64_t>>>, 0},
 };
 
 }  // namespace

@@ -26,6 +26,7 @@
 
 #include "core/hart.hpp"
 #include "core/insn.hpp"
+#include "core/isa/dispatch.hpp"
 #include "core/isa/fp_util.hpp"
 #include "core/isa/isa_util.hpp"
 
@@ -582,34 +583,34 @@ constexpr auto precision_table() {
     return std::is_same_v<T, S> ? single : dbl;
   };
   return std::to_array<InsnSpec>({
-      {n("fmadd.s", "fmadd.d"), r4(kMadd, f), kMaskR4, F::kR4, threaded<need_rm<fmadd<T, false, false>>>, 0},
-      {n("fmsub.s", "fmsub.d"), r4(kMsub, f), kMaskR4, F::kR4, threaded<need_rm<fmadd<T, false, true>>>, 0},
-      {n("fnmsub.s", "fnmsub.d"), r4(kNmsub, f), kMaskR4, F::kR4, threaded<need_rm<fmadd<T, true, false>>>, 0},
-      {n("fnmadd.s", "fnmadd.d"), r4(kNmadd, f), kMaskR4, F::kR4, threaded<need_rm<fmadd<T, true, true>>>, 0},
-      {n("fadd.s", "fadd.d"), op_fp(0x00, f), kMaskOp, F::kR, threaded<need_rm<arith2<T, Add>>>, 0},
-      {n("fsub.s", "fsub.d"), op_fp(0x01, f), kMaskOp, F::kR, threaded<need_rm<arith2<T, Sub>>>, 0},
-      {n("fmul.s", "fmul.d"), op_fp(0x02, f), kMaskOp, F::kR, threaded<need_rm<arith2<T, Mul>>>, 0},
-      {n("fdiv.s", "fdiv.d"), op_fp(0x03, f), kMaskOp, F::kR, threaded<need_rm<arith2<T, Div>>>, 0},
-      {n("fsqrt.s", "fsqrt.d"), op_fp(0x0b, f), kMaskOpRs2, F::kR, threaded<need_rm<arith1<T, Sqrt>>>, 0},
-      {n("fsgnj.s", "fsgnj.d"), op_fp(0x04, f, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<T, Sign::kCopy>>>, 0},
-      {n("fsgnjn.s", "fsgnjn.d"), op_fp(0x04, f, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<T, Sign::kNegate>>>, 0},
-      {n("fsgnjx.s", "fsgnjx.d"), op_fp(0x04, f, 0, 2), kMaskOpRm, F::kR, threaded<need_fs<fsgnj<T, Sign::kXor>>>, 0},
-      {n("fmin.s", "fmin.d"), op_fp(0x05, f, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fminmax<T, false>>>, 0},
-      {n("fmax.s", "fmax.d"), op_fp(0x05, f, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fminmax<T, true>>>, 0},
-      {n("fcvt.w.s", "fcvt.w.d"), op_fp(0x18, f, 0), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<i32, T>>>, 0},
-      {n("fcvt.wu.s", "fcvt.wu.d"), op_fp(0x18, f, 1), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<u32, T>>>, 0},
-      {n("fcvt.l.s", "fcvt.l.d"), op_fp(0x18, f, 2), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<i64, T>>>, 0},
-      {n("fcvt.lu.s", "fcvt.lu.d"), op_fp(0x18, f, 3), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_to_int<u64, T>>>, 0},
-      {n("fcvt.s.w", "fcvt.d.w"), op_fp(0x1a, f, 0), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<T, i32>>>, 0},
-      {n("fcvt.s.wu", "fcvt.d.wu"), op_fp(0x1a, f, 1), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<T, u32>>>, 0},
-      {n("fcvt.s.l", "fcvt.d.l"), op_fp(0x1a, f, 2), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<T, i64>>>, 0},
-      {n("fcvt.s.lu", "fcvt.d.lu"), op_fp(0x1a, f, 3), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_from_int<T, u64>>>, 0},
-      {n("fmv.x.w", "fmv.x.d"), op_fp(0x1c, f, 0, 0), kMaskOpRs2Rm, F::kR, threaded<need_fs<fmv_to_int<T>>>, 0},
-      {n("fclass.s", "fclass.d"), op_fp(0x1c, f, 0, 1), kMaskOpRs2Rm, F::kR, threaded<need_fs<fclass<T>>>, 0},
-      {n("fmv.w.x", "fmv.d.x"), op_fp(0x1e, f, 0, 0), kMaskOpRs2Rm, F::kR, threaded<need_fs<fmv_from_int<T>>>, 0},
-      {n("feq.s", "feq.d"), op_fp(0x14, f, 0, 2), kMaskOpRm, F::kR, threaded<need_fs<fcmp<T, Cmp::kEq>>>, 0},
-      {n("flt.s", "flt.d"), op_fp(0x14, f, 0, 1), kMaskOpRm, F::kR, threaded<need_fs<fcmp<T, Cmp::kLt>>>, 0},
-      {n("fle.s", "fle.d"), op_fp(0x14, f, 0, 0), kMaskOpRm, F::kR, threaded<need_fs<fcmp<T, Cmp::kLe>>>, 0},
+      {n("fmadd.s", "fmadd.d"), r4(kMadd, f), kMaskR4, F::kR4, isa::dispatch<need_rm<fmadd<T, false, false>>>, 0},
+      {n("fmsub.s", "fmsub.d"), r4(kMsub, f), kMaskR4, F::kR4, isa::dispatch<need_rm<fmadd<T, false, true>>>, 0},
+      {n("fnmsub.s", "fnmsub.d"), r4(kNmsub, f), kMaskR4, F::kR4, isa::dispatch<need_rm<fmadd<T, true, false>>>, 0},
+      {n("fnmadd.s", "fnmadd.d"), r4(kNmadd, f), kMaskR4, F::kR4, isa::dispatch<need_rm<fmadd<T, true, true>>>, 0},
+      {n("fadd.s", "fadd.d"), op_fp(0x00, f), kMaskOp, F::kR, isa::dispatch<need_rm<arith2<T, Add>>>, 0},
+      {n("fsub.s", "fsub.d"), op_fp(0x01, f), kMaskOp, F::kR, isa::dispatch<need_rm<arith2<T, Sub>>>, 0},
+      {n("fmul.s", "fmul.d"), op_fp(0x02, f), kMaskOp, F::kR, isa::dispatch<need_rm<arith2<T, Mul>>>, 0},
+      {n("fdiv.s", "fdiv.d"), op_fp(0x03, f), kMaskOp, F::kR, isa::dispatch<need_rm<arith2<T, Div>>>, 0},
+      {n("fsqrt.s", "fsqrt.d"), op_fp(0x0b, f), kMaskOpRs2, F::kR, isa::dispatch<need_rm<arith1<T, Sqrt>>>, 0},
+      {n("fsgnj.s", "fsgnj.d"), op_fp(0x04, f, 0, 0), kMaskOpRm, F::kR, isa::dispatch<need_fs<fsgnj<T, Sign::kCopy>>>, 0},
+      {n("fsgnjn.s", "fsgnjn.d"), op_fp(0x04, f, 0, 1), kMaskOpRm, F::kR, isa::dispatch<need_fs<fsgnj<T, Sign::kNegate>>>, 0},
+      {n("fsgnjx.s", "fsgnjx.d"), op_fp(0x04, f, 0, 2), kMaskOpRm, F::kR, isa::dispatch<need_fs<fsgnj<T, Sign::kXor>>>, 0},
+      {n("fmin.s", "fmin.d"), op_fp(0x05, f, 0, 0), kMaskOpRm, F::kR, isa::dispatch<need_fs<fminmax<T, false>>>, 0},
+      {n("fmax.s", "fmax.d"), op_fp(0x05, f, 0, 1), kMaskOpRm, F::kR, isa::dispatch<need_fs<fminmax<T, true>>>, 0},
+      {n("fcvt.w.s", "fcvt.w.d"), op_fp(0x18, f, 0), kMaskOpRs2, F::kR, isa::dispatch<need_rm<fcvt_to_int<i32, T>>>, 0},
+      {n("fcvt.wu.s", "fcvt.wu.d"), op_fp(0x18, f, 1), kMaskOpRs2, F::kR, isa::dispatch<need_rm<fcvt_to_int<u32, T>>>, 0},
+      {n("fcvt.l.s", "fcvt.l.d"), op_fp(0x18, f, 2), kMaskOpRs2, F::kR, isa::dispatch<need_rm<fcvt_to_int<i64, T>>>, 0},
+      {n("fcvt.lu.s", "fcvt.lu.d"), op_fp(0x18, f, 3), kMaskOpRs2, F::kR, isa::dispatch<need_rm<fcvt_to_int<u64, T>>>, 0},
+      {n("fcvt.s.w", "fcvt.d.w"), op_fp(0x1a, f, 0), kMaskOpRs2, F::kR, isa::dispatch<need_rm<fcvt_from_int<T, i32>>>, 0},
+      {n("fcvt.s.wu", "fcvt.d.wu"), op_fp(0x1a, f, 1), kMaskOpRs2, F::kR, isa::dispatch<need_rm<fcvt_from_int<T, u32>>>, 0},
+      {n("fcvt.s.l", "fcvt.d.l"), op_fp(0x1a, f, 2), kMaskOpRs2, F::kR, isa::dispatch<need_rm<fcvt_from_int<T, i64>>>, 0},
+      {n("fcvt.s.lu", "fcvt.d.lu"), op_fp(0x1a, f, 3), kMaskOpRs2, F::kR, isa::dispatch<need_rm<fcvt_from_int<T, u64>>>, 0},
+      {n("fmv.x.w", "fmv.x.d"), op_fp(0x1c, f, 0, 0), kMaskOpRs2Rm, F::kR, isa::dispatch<need_fs<fmv_to_int<T>>>, 0},
+      {n("fclass.s", "fclass.d"), op_fp(0x1c, f, 0, 1), kMaskOpRs2Rm, F::kR, isa::dispatch<need_fs<fclass<T>>>, 0},
+      {n("fmv.w.x", "fmv.d.x"), op_fp(0x1e, f, 0, 0), kMaskOpRs2Rm, F::kR, isa::dispatch<need_fs<fmv_from_int<T>>>, 0},
+      {n("feq.s", "feq.d"), op_fp(0x14, f, 0, 2), kMaskOpRm, F::kR, isa::dispatch<need_fs<fcmp<T, Cmp::kEq>>>, 0},
+      {n("flt.s", "flt.d"), op_fp(0x14, f, 0, 1), kMaskOpRm, F::kR, isa::dispatch<need_fs<fcmp<T, Cmp::kLt>>>, 0},
+      {n("fle.s", "fle.d"), op_fp(0x14, f, 0, 0), kMaskOpRm, F::kR, isa::dispatch<need_fs<fcmp<T, Cmp::kLe>>>, 0},
   });
 }
 
@@ -624,13 +625,13 @@ constexpr std::array<T, A + B> concat(const std::array<T, A>& a, const std::arra
 constexpr auto kTable = concat(
     concat(std::to_array<InsnSpec>({
                // loads and stores
-               {"flw", mem(kLoadFp, 2), kMaskMem, F::kI, threaded<need_fs<fload<S>>>, 0},
-               {"fld", mem(kLoadFp, 3), kMaskMem, F::kI, threaded<need_fs<fload<D>>>, 0},
-               {"fsw", mem(kStoreFp, 2), kMaskMem, F::kS, threaded<need_fs<fstore<S>>>, 0},
-               {"fsd", mem(kStoreFp, 3), kMaskMem, F::kS, threaded<need_fs<fstore<D>>>, 0},
+               {"flw", mem(kLoadFp, 2), kMaskMem, F::kI, isa::dispatch<need_fs<fload<S>>>, 0},
+               {"fld", mem(kLoadFp, 3), kMaskMem, F::kI, isa::dispatch<need_fs<fload<D>>>, 0},
+               {"fsw", mem(kStoreFp, 2), kMaskMem, F::kS, isa::dispatch<need_fs<fstore<S>>>, 0},
+               {"fsd", mem(kStoreFp, 3), kMaskMem, F::kS, isa::dispatch<need_fs<fstore<D>>>, 0},
                // conversions between the precisions
-               {"fcvt.s.d", op_fp(0x08, kFmtS, 1), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_float<S, D>>>, 0},
-               {"fcvt.d.s", op_fp(0x08, kFmtD, 0), kMaskOpRs2, F::kR, threaded<need_rm<fcvt_float<D, S>>>, 0},
+               {"fcvt.s.d", op_fp(0x08, kFmtS, 1), kMaskOpRs2, F::kR, isa::dispatch<need_rm<fcvt_float<S, D>>>, 0},
+               {"fcvt.d.s", op_fp(0x08, kFmtD, 0), kMaskOpRs2, F::kR, isa::dispatch<need_rm<fcvt_float<D, S>>>, 0},
            }),
            precision_table<S>()),
     precision_table<D>());

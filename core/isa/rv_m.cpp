@@ -9,6 +9,7 @@
 
 #include "core/hart.hpp"
 #include "core/insn.hpp"
+#include "core/isa/dispatch.hpp"
 #include "core/isa/isa_util.hpp"
 
 namespace hs {
@@ -81,13 +82,13 @@ constexpr uint32_t kR = 0xfe00707f;
 constexpr Format R = Format::kR;
 
 constexpr InsnSpec kTable[] = {
-    {"mul", 0x02000033, kR, R, threaded<op<mul>>, 0},       {"mulh", 0x02001033, kR, R, threaded<op<mulh>>, 0},
-    {"mulhsu", 0x02002033, kR, R, threaded<op<mulhsu>>, 0}, {"mulhu", 0x02003033, kR, R, threaded<op<mulhu>>, 0},
-    {"div", 0x02004033, kR, R, threaded<op<div>>, 0},       {"divu", 0x02005033, kR, R, threaded<op<divu>>, 0},
-    {"rem", 0x02006033, kR, R, threaded<op<rem>>, 0},       {"remu", 0x02007033, kR, R, threaded<op<remu>>, 0},
-    {"mulw", 0x0200003b, kR, R, threaded<op<mulw>>, 0},     {"divw", 0x0200403b, kR, R, threaded<op<divw>>, 0},
-    {"divuw", 0x0200503b, kR, R, threaded<op<divuw>>, 0},   {"remw", 0x0200603b, kR, R, threaded<op<remw>>, 0},
-    {"remuw", 0x0200703b, kR, R, threaded<op<remuw>>, 0},
+    {"mul", 0x02000033, kR, R, isa::dispatch<op<mul>>, 0},       {"mulh", 0x02001033, kR, R, isa::dispatch<op<mulh>>, 0},
+    {"mulhsu", 0x02002033, kR, R, isa::dispatch<op<mulhsu>>, 0}, {"mulhu", 0x02003033, kR, R, isa::dispatch<op<mulhu>>, 0},
+    {"div", 0x02004033, kR, R, isa::dispatch<op<div>>, 0},       {"divu", 0x02005033, kR, R, isa::dispatch<op<divu>>, 0},
+    {"rem", 0x02006033, kR, R, isa::dispatch<op<rem>>, 0},       {"remu", 0x02007033, kR, R, isa::dispatch<op<remu>>, 0},
+    {"mulw", 0x0200003b, kR, R, isa::dispatch<op<mulw>>, 0},     {"divw", 0x0200403b, kR, R, isa::dispatch<op<divw>>, 0},
+    {"divuw", 0x0200503b, kR, R, isa::dispatch<op<divuw>>, 0},   {"remw", 0x0200603b, kR, R, isa::dispatch<op<remw>>, 0},
+    {"remuw", 0x0200703b, kR, R, isa::dispatch<op<remuw>>, 0},
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "core/csr.hpp"
 #include "core/hart.hpp"
 #include "core/insn.hpp"
+#include "core/isa/dispatch.hpp"
 #include "core/isa/isa_util.hpp"
 
 namespace hs {
@@ -123,18 +124,18 @@ Flow sfence_vma(Hart& h, const DecodedInsn& i) {
 }
 
 constexpr InsnSpec kTable[] = {
-    {"csrrw", 0x00001073, 0x0000707f, Format::kI, threaded<csr_reg<CsrOp::kWrite>>, kEndsBlock},
-    {"csrrs", 0x00002073, 0x0000707f, Format::kI, threaded<csr_reg<CsrOp::kSet>>, kEndsBlock},
-    {"csrrc", 0x00003073, 0x0000707f, Format::kI, threaded<csr_reg<CsrOp::kClear>>, kEndsBlock},
-    {"csrrwi", 0x00005073, 0x0000707f, Format::kI, threaded<csr_imm<CsrOp::kWrite>>, kEndsBlock},
-    {"csrrsi", 0x00006073, 0x0000707f, Format::kI, threaded<csr_imm<CsrOp::kSet>>, kEndsBlock},
-    {"csrrci", 0x00007073, 0x0000707f, Format::kI, threaded<csr_imm<CsrOp::kClear>>, kEndsBlock},
-    {"ecall", 0x00000073, 0xffffffff, Format::kNone, threaded<ecall>, kEndsBlock},
-    {"ebreak", 0x00100073, 0xffffffff, Format::kNone, threaded<ebreak>, kEndsBlock},
-    {"sret", 0x10200073, 0xffffffff, Format::kNone, threaded<sret>, kEndsBlock},
-    {"mret", 0x30200073, 0xffffffff, Format::kNone, threaded<mret>, kEndsBlock},
-    {"wfi", 0x10500073, 0xffffffff, Format::kNone, threaded<wfi>, kEndsBlock},
-    {"sfence.vma", 0x12000073, 0xfe007fff, Format::kR, threaded<sfence_vma>, kEndsBlock},
+    {"csrrw", 0x00001073, 0x0000707f, Format::kI, isa::dispatch<csr_reg<CsrOp::kWrite>>, kEndsBlock},
+    {"csrrs", 0x00002073, 0x0000707f, Format::kI, isa::dispatch<csr_reg<CsrOp::kSet>>, kEndsBlock},
+    {"csrrc", 0x00003073, 0x0000707f, Format::kI, isa::dispatch<csr_reg<CsrOp::kClear>>, kEndsBlock},
+    {"csrrwi", 0x00005073, 0x0000707f, Format::kI, isa::dispatch<csr_imm<CsrOp::kWrite>>, kEndsBlock},
+    {"csrrsi", 0x00006073, 0x0000707f, Format::kI, isa::dispatch<csr_imm<CsrOp::kSet>>, kEndsBlock},
+    {"csrrci", 0x00007073, 0x0000707f, Format::kI, isa::dispatch<csr_imm<CsrOp::kClear>>, kEndsBlock},
+    {"ecall", 0x00000073, 0xffffffff, Format::kNone, isa::dispatch<ecall>, kEndsBlock},
+    {"ebreak", 0x00100073, 0xffffffff, Format::kNone, isa::dispatch<ebreak>, kEndsBlock},
+    {"sret", 0x10200073, 0xffffffff, Format::kNone, isa::dispatch<sret>, kEndsBlock},
+    {"mret", 0x30200073, 0xffffffff, Format::kNone, isa::dispatch<mret>, kEndsBlock},
+    {"wfi", 0x10500073, 0xffffffff, Format::kNone, isa::dispatch<wfi>, kEndsBlock},
+    {"sfence.vma", 0x12000073, 0xfe007fff, Format::kR, isa::dispatch<sfence_vma>, kEndsBlock},
 };
 
 }  // namespace

@@ -817,7 +817,7 @@ TEST_CASE("the F/D table decodes every encoding to a handler", "[fd]") {
     CHECK((s.match & ~s.mask) == 0);
     uint8_t flags;
     const DecodedInsn d = t.m.decoder().decode(s.match, kRamBase, flags);
-    CHECK(d.fn == s.fn);
+    CHECK(d.fn == s.fn.threaded);
     CHECK(flags == 0);
   }
   CHECK(rv_fd_table().size() == 62);

@@ -1,0 +1,370 @@
+// The LLVM tier: one process-wide engine (ORC LLJIT, a compile thread, the
+// code cache) and one JitTier per machine (core/compiled.hpp).
+//
+// Units are shared by every machine in the process and found again by
+// content: a unit is the code of a region, valid wherever the same bytes sit
+// at the same virtual address. So a snapshot restore, which drops every
+// decoded block, finds its compiled code again at once (reverse execution
+// restores often), and so does a second machine (the timeline's scratch
+// sessions).
+//
+// Installation needs no safe point: a unit's `entry` is published with a
+// release store once its code is finalised, and replaced the same way when
+// the unit is compiled again at tier 2 (the old code stays until eviction).
+// Freeing does: when the code cache outgrows its bound, the next safe point
+// of the guest thread empties it (all units and their code), and every
+// machine detaches its blocks from them at its own next safe point.
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ObjectTransformLayer.h>
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/InstCombine/InstCombine.h>
+#include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Scalar/SimplifyCFG.h>
+#include <llvm/Transforms/Utils/Mem2Reg.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "core/block_cache.hpp"
+#include "core/decoder.hpp"
+#include "core/machine.hpp"
+#include "core/user_error.hpp"
+#include "jit/jit.hpp"
+#include "jit/lower.hpp"
+#include "jit/region.hpp"
+
+namespace hs::jit {
+
+namespace {
+
+namespace orc = llvm::orc;
+
+struct Unit : CompiledUnit {
+  explicit Unit(Region r) : region(std::move(r)) {}
+  Region region;
+  uint64_t runs = 0;  // counted by tier-1 code
+};
+
+// Compiles tier-1 modules quickly (no codegen optimisation) and tier-2
+// modules (flag "hs.tier2") with the default optimisation level.
+class TieredCompiler : public orc::IRCompileLayer::IRCompiler {
+ public:
+  explicit TieredCompiler(orc::JITTargetMachineBuilder jtmb)
+      : IRCompiler(orc::irManglingOptionsFromTargetOptions(jtmb.getOptions())) {
+    jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::None);
+    fast_ = llvm::cantFail(jtmb.createTargetMachine());
+    jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
+    optimised_ = llvm::cantFail(jtmb.createTargetMachine());
+  }
+  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> operator()(llvm::Module& m) override {
+    const bool tier2 = m.getModuleFlag("hs.tier2") != nullptr;
+    return orc::SimpleCompiler(tier2 ? *optimised_ : *fast_)(m);
+  }
+
+ private:
+  std::unique_ptr<llvm::TargetMachine> fast_, optimised_;
+};
+
+class Engine {
+ public:
+  explicit Engine(const Options& o);
+  ~Engine();
+
+  const Options& options() const { return options_; }
+  CompiledUnit* hot(Hart& hart, BlockCache& cache, Block& b);
+  // Empties the code cache if it outgrew its bound. Returns the epoch, which
+  // changes with every eviction.
+  uint64_t maybe_evict();
+  Stats stats();
+  void set_options(const Options& o) { options_ = o; }
+
+ private:
+  static void promote(void* unit);
+  void compile(Unit& u, bool tier2);
+  void optimise(llvm::Module& m, bool tier2);
+  void worker();
+  void enqueue(Unit& u, bool tier2);
+
+  Options options_;
+  Decoder decoder_;  // the instruction table the regions' spec ids index
+  HartLayout layout_{};
+  bool have_layout_ = false;
+  std::unique_ptr<orc::LLJIT> jit_;
+  orc::ResourceTrackerSP tracker_;
+
+  std::mutex cache_mu_;  // units_, stats_ (short holds only)
+  std::unordered_map<uint64_t, std::vector<std::unique_ptr<Unit>>> units_;
+  Stats stats_;
+  std::atomic<uint64_t> code_bytes_{0};
+  std::atomic<uint64_t> epoch_{0};
+
+  std::mutex code_mu_;  // LLJIT additions and removals
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<std::pair<Unit*, bool>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+  uint64_t next_name_ = 0;
+};
+
+Engine* g_engine = nullptr;
+
+Engine::Engine(const Options& o) : options_(o) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  auto jtmb = llvm::cantFail(orc::JITTargetMachineBuilder::detectHost());
+  jit_ = llvm::cantFail(
+      orc::LLJITBuilder()
+          .setJITTargetMachineBuilder(jtmb)
+          .setCompileFunctionCreator(
+              [](orc::JITTargetMachineBuilder j)
+                  -> llvm::Expected<std::unique_ptr<orc::IRCompileLayer::IRCompiler>> {
+                return std::make_unique<TieredCompiler>(std::move(j));
+              })
+          .create());
+  jit_->getObjTransformLayer().setTransform(
+      [this](std::unique_ptr<llvm::MemoryBuffer> obj) -> llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> {
+        code_bytes_ += obj->getBufferSize();
+        return obj;
+      });
+  tracker_ = jit_->getMainJITDylib().createResourceTracker();
+  thread_ = std::thread([this] { worker(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stop_ = true;
+  }
+  queue_cv_.notify_all();
+  thread_.join();
+}
+
+CompiledUnit* Engine::hot(Hart& hart, BlockCache& cache, Block& b) {
+  if (!have_layout_) {
+    layout_ = hart.layout();
+    have_layout_ = true;
+  }
+  const auto* page_host = reinterpret_cast<const uint8_t*>(b.host - (b.vpc & (kPageSize - 1)));
+  {
+    std::lock_guard lock(cache_mu_);
+    if (auto it = units_.find(b.vpc); it != units_.end()) {
+      for (auto& u : it->second) {
+        if (u->region.matches(cache, page_host)) {
+          ++stats_.reused;
+          return u.get();
+        }
+      }
+    }
+  }
+  Region r = form_region(hart, cache, decoder_, b);
+  if (r.blocks.empty()) return nullptr;
+  auto owned = std::make_unique<Unit>(std::move(r));
+  Unit* u = owned.get();
+  {
+    std::lock_guard lock(cache_mu_);
+    units_[b.vpc].push_back(std::move(owned));
+  }
+  if (options_.mode == Mode::kSync)
+    compile(*u, false);
+  else
+    enqueue(*u, false);
+  return u;
+}
+
+void Engine::enqueue(Unit& u, bool tier2) {
+  {
+    std::lock_guard lock(queue_mu_);
+    queue_.emplace_back(&u, tier2);
+  }
+  queue_cv_.notify_one();
+}
+
+void Engine::promote(void* unit) {
+  // Called from tier-1 code on the guest thread: only queue the work.
+  Engine* e = g_engine;
+  if (!e || e->options_.mode == Mode::kSync) return;  // sync units stay at tier 1
+  e->enqueue(*static_cast<Unit*>(unit), true);
+}
+
+void Engine::worker() {
+  for (;;) {
+    std::pair<Unit*, bool> job;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      job = queue_.front();
+      queue_.pop_front();
+    }
+    compile(*job.first, job.second);
+  }
+}
+
+void Engine::optimise(llvm::Module& m, bool tier2) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb;
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  if (tier2) {
+    pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(m, mam);
+    return;
+  }
+  // Tier 1: registers into SSA and the obvious clean-ups, nothing costly.
+  llvm::FunctionPassManager fpm;
+  fpm.addPass(llvm::PromotePass());
+  fpm.addPass(llvm::EarlyCSEPass());
+  fpm.addPass(llvm::InstCombinePass());
+  fpm.addPass(llvm::SimplifyCFGPass());
+  llvm::ModulePassManager mpm;
+  mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
+  mpm.run(m, mam);
+}
+
+void Engine::compile(Unit& u, bool tier2) {
+  const auto started = std::chrono::steady_clock::now();
+  std::lock_guard code_lock(code_mu_);
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  auto m = std::make_unique<llvm::Module>("hs_unit", *ctx);
+  m->setDataLayout(jit_->getDataLayout());
+  m->setTargetTriple(jit_->getTargetTriple().str());
+  if (tier2) m->addModuleFlag(llvm::Module::Warning, "hs.tier2", 1);
+  const std::string name = "hs_unit_" + std::to_string(next_name_++);
+  LowerOptions lo;
+  lo.layout = layout_;
+  if (!tier2 && options_.mode == Mode::kAsync) {
+    lo.runs = &u.runs;
+    lo.promote_at = options_.promote_at;
+    lo.promote = &Engine::promote;
+    lo.unit = &u;
+  }
+  lower_region(u.region, decoder_.specs(), lo, *m, name);
+  std::string error;
+  llvm::raw_string_ostream os(error);
+  bool ok = !llvm::verifyModule(*m, &os);
+  if (ok) {
+    optimise(*m, tier2);
+    llvm::Error err = jit_->addIRModule(tracker_, orc::ThreadSafeModule(std::move(m), std::move(ctx)));
+    if (!err) {
+      auto sym = jit_->lookup(name);
+      if (sym) {
+        u.entry.store(sym->toPtr<UnitEntry>(), std::memory_order_release);
+      } else {
+        error = llvm::toString(sym.takeError());
+        ok = false;
+      }
+    } else {
+      error = llvm::toString(std::move(err));
+      ok = false;
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::lock_guard lock(cache_mu_);
+  stats_.compile_seconds += seconds;
+  if (!ok) {
+    ++stats_.failed;
+    std::fprintf(stderr, "hindsight: jit: unit at 0x%llx not compiled, interpreted instead: %s\n",
+                 static_cast<unsigned long long>(u.region.entry), error.c_str());
+  } else if (tier2) {
+    ++stats_.promoted;
+  } else {
+    ++stats_.units;
+  }
+}
+
+uint64_t Engine::maybe_evict() {
+  if (code_bytes_.load(std::memory_order_relaxed) <= options_.cache_bytes) return epoch_;
+  // The compile thread may be mid-unit: evict at a later safe point then.
+  std::unique_lock code_lock(code_mu_, std::try_to_lock);
+  if (!code_lock.owns_lock()) return epoch_;
+  {
+    std::lock_guard lock(queue_mu_);
+    queue_.clear();
+  }
+  llvm::cantFail(tracker_->remove());
+  tracker_ = jit_->getMainJITDylib().createResourceTracker();
+  {
+    std::lock_guard lock(cache_mu_);
+    units_.clear();
+    ++stats_.evictions;
+  }
+  code_bytes_ = 0;
+  return ++epoch_;
+}
+
+Stats Engine::stats() {
+  std::lock_guard lock(cache_mu_);
+  Stats s = stats_;
+  s.code_bytes = code_bytes_;
+  return s;
+}
+
+// One machine's view of the engine.
+class JitTier : public CompiledTier {
+ public:
+  explicit JitTier(Engine& e) : e_(e), epoch_(e.maybe_evict()) {}
+  uint32_t threshold() const override {
+    return e_.options().mode == Mode::kSync ? 0 : e_.options().threshold;
+  }
+  CompiledUnit* hot(Hart& hart, BlockCache& cache, Block& b) override { return e_.hot(hart, cache, b); }
+  bool safe_point() override {
+    const uint64_t now = e_.maybe_evict();
+    if (now == epoch_) return false;
+    epoch_ = now;
+    return true;
+  }
+
+ private:
+  Engine& e_;
+  uint64_t epoch_;
+};
+
+}  // namespace
+
+Mode parse_mode(const std::string& s) {
+  if (s == "on") return Mode::kAsync;
+  if (s == "off") return Mode::kOff;
+  if (s == "sync") return Mode::kSync;
+  throw UserError("--jit " + s + ": expected on, off or sync");
+}
+
+Mode mode_from_env(Mode fallback) {
+  const char* v = std::getenv("HINDSIGHT_JIT");
+  return v && *v ? parse_mode(v) : fallback;
+}
+
+void enable(const Options& options) {
+  if (options.mode == Mode::kOff) {
+    set_tier_factory(nullptr);
+    return;
+  }
+  static std::unique_ptr<Engine> engine;
+  if (!engine) {
+    engine = std::make_unique<Engine>(options);
+    g_engine = engine.get();
+  } else {
+    engine->set_options(options);
+  }
+  set_tier_factory([e = engine.get()](Machine&) { return std::make_unique<JitTier>(*e); });
+}
+
+Stats stats() { return g_engine ? g_engine->stats() : Stats{}; }
+
+}  // namespace hs::jit

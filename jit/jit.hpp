@@ -1,0 +1,46 @@
+// The LLVM tier's public face (no LLVM here): turning it on for the process,
+// and its statistics. See jit/README.md for how it works.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace hs::jit {
+
+enum class Mode {
+  kOff,    // interpreter only
+  kAsync,  // compile hot units on a background thread (the default)
+  kSync,   // compile every unit on the guest thread before its first run (tests)
+};
+
+struct Options {
+  Mode mode = Mode::kAsync;
+  // Interpreted runs of a block before its region is compiled (kAsync).
+  uint32_t threshold = 200;
+  // Runs of a tier-1 unit before it is compiled again with LLVM's O2.
+  uint64_t promote_at = 20000;
+  // Bytes of object code kept before the code cache is emptied.
+  uint64_t cache_bytes = 256ull << 20;
+};
+
+// Parses "on", "off" or "sync" (the --jit option); throws UserError.
+Mode parse_mode(const std::string& s);
+// Reads HINDSIGHT_JIT (on|off|sync) if set, else `fallback`.
+Mode mode_from_env(Mode fallback);
+
+// Makes every Machine built from now on use the LLVM tier (or none, for
+// kOff). Call before building machines; calling again replaces the options.
+void enable(const Options& options);
+
+struct Stats {
+  uint64_t units = 0;           // units compiled (tier 1)
+  uint64_t promoted = 0;        // units compiled again at tier 2
+  uint64_t failed = 0;          // compilations that failed (interpreted instead)
+  uint64_t reused = 0;          // units found in the code cache by content
+  uint64_t evictions = 0;       // times the code cache was emptied
+  uint64_t code_bytes = 0;      // object code produced
+  double compile_seconds = 0;   // time spent lowering, optimising, compiling
+};
+Stats stats();
+
+}  // namespace hs::jit

@@ -1,0 +1,584 @@
+#include "jit/lower.hpp"
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/MDBuilder.h>
+#include <llvm/IR/Module.h>
+
+#include <bitset>
+#include <cstring>
+#include <functional>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/hart.hpp"
+
+namespace hs::jit {
+
+namespace {
+
+using llvm::BasicBlock;
+using llvm::Value;
+
+// What an instruction's lowering does to control flow.
+enum class Next { kContinue, kDone };
+
+class Lowerer;
+using AluFn = Value* (*)(llvm::IRBuilder<>&, Value*, Value*);
+using LowerFn = std::function<Next(Lowerer&, const DecodedInsn&)>;
+
+class Lowerer {
+ public:
+  Lowerer(const Region& r, std::span<const InsnSpec> specs, const LowerOptions& o, llvm::Module& m)
+      : c_(m.getContext()), m_(m), b_(c_), r_(r), specs_(specs), o_(o) {}
+
+  void lower(const std::string& name);
+
+  // ---- instruction lowerings (table below) ----
+  Next alu(const DecodedInsn& i, AluFn fn, bool imm);
+  Next lui(const DecodedInsn& i);
+  Next auipc(const DecodedInsn& i);
+  Next jal(const DecodedInsn& i);
+  Next jalr(const DecodedInsn& i);
+  Next branch(const DecodedInsn& i, llvm::CmpInst::Predicate p);
+  Next load(const DecodedInsn& i, unsigned size, bool sign);
+  Next store(const DecodedInsn& i, unsigned size);
+  Next end_block(const DecodedInsn& i);  // fence.i: retires, then the loop re-checks
+  Next nop(const DecodedInsn&) { return Next::kContinue; }
+  Next fallback(const DecodedInsn& i);
+
+ private:
+  llvm::Type* i64() { return b_.getInt64Ty(); }
+  llvm::Type* i8() { return b_.getInt8Ty(); }
+  Value* c64(uint64_t v) { return b_.getInt64(v); }
+  Value* field(size_t offset) { return b_.CreateConstInBoundsGEP1_64(i8(), hart_, offset); }
+  Value* x(unsigned r);
+  void set_x(unsigned r, Value* v);
+  void flush_x(unsigned r);
+  void reload_x(unsigned r);
+  // Position/instret of the current instruction written back (before calls).
+  void sync_position();
+  Value* done_here(unsigned extra) { return b_.CreateAdd(done_blk_, c64(k_ + extra)); }
+  // Writes registers, pc, position and instret back and returns `flow`.
+  void exit(Value* pc, Flow flow, Value* done);
+  // Control to guest pc `pc` with `done` instructions retired: a region
+  // block if there is one, else an exit.
+  void go_to(uint64_t pc, Value* done);
+  // Leaving the current block (to `pc`, with `done` retired): where the
+  // interpreter would return to the loop. If the block ran a fallback
+  // handler that set block_exit, exit there as the loop would not chain.
+  void leave_block(uint64_t pc, Value* done);
+  void leave_block(Value* pc, Value* done, bool internal_switch);
+  BasicBlock* new_bb(const char* name) { return BasicBlock::Create(c_, name, fn_); }
+  void cond_br_likely(Value* cond, BasicBlock* likely, BasicBlock* unlikely);
+  // Pointer to the TLB entry for va in set dtlb, type t.
+  Value* tlb_entry(Value* va, AccessType t);
+  void lower_block(size_t n);
+
+  llvm::LLVMContext& c_;
+  llvm::Module& m_;
+  llvm::IRBuilder<> b_;
+  const Region& r_;
+  std::span<const InsnSpec> specs_;
+  const LowerOptions& o_;
+  llvm::Function* fn_ = nullptr;
+  Value* hart_ = nullptr;
+  Value* budget_ = nullptr;
+  Value* pos0_ = nullptr;
+  Value* ins0_ = nullptr;
+  llvm::AllocaInst* done_ = nullptr;
+  llvm::AllocaInst* tmp_ = nullptr;
+  llvm::AllocaInst* regs_[32] = {};
+  std::bitset<32> written_;
+  std::unordered_map<uint64_t, BasicBlock*> block_at_;
+  // Current instruction: block entry count and index within the block.
+  Value* done_blk_ = nullptr;
+  unsigned k_ = 0;
+  bool block_has_fallback_ = false;
+};
+
+// ---- ALU operations (b: rs2 or the immediate), as core/isa/rv_i.cpp/rv_m.cpp ----
+using B = llvm::IRBuilder<>;
+Value* sext32(B& b, Value* v32) { return b.CreateSExt(v32, b.getInt64Ty()); }
+Value* lo32(B& b, Value* v) { return b.CreateTrunc(v, b.getInt32Ty()); }
+Value* add(B& b, Value* x, Value* y) { return b.CreateAdd(x, y); }
+Value* sub(B& b, Value* x, Value* y) { return b.CreateSub(x, y); }
+Value* sll(B& b, Value* x, Value* y) { return b.CreateShl(x, b.CreateAnd(y, 63)); }
+Value* srl(B& b, Value* x, Value* y) { return b.CreateLShr(x, b.CreateAnd(y, 63)); }
+Value* sra(B& b, Value* x, Value* y) { return b.CreateAShr(x, b.CreateAnd(y, 63)); }
+Value* slt(B& b, Value* x, Value* y) { return b.CreateZExt(b.CreateICmpSLT(x, y), b.getInt64Ty()); }
+Value* sltu(B& b, Value* x, Value* y) { return b.CreateZExt(b.CreateICmpULT(x, y), b.getInt64Ty()); }
+Value* xor_(B& b, Value* x, Value* y) { return b.CreateXor(x, y); }
+Value* or_(B& b, Value* x, Value* y) { return b.CreateOr(x, y); }
+Value* and_(B& b, Value* x, Value* y) { return b.CreateAnd(x, y); }
+Value* addw(B& b, Value* x, Value* y) { return sext32(b, lo32(b, b.CreateAdd(x, y))); }
+Value* subw(B& b, Value* x, Value* y) { return sext32(b, lo32(b, b.CreateSub(x, y))); }
+Value* sllw(B& b, Value* x, Value* y) {
+  return sext32(b, b.CreateShl(lo32(b, x), lo32(b, b.CreateAnd(y, 31))));
+}
+Value* srlw(B& b, Value* x, Value* y) {
+  return sext32(b, b.CreateLShr(lo32(b, x), lo32(b, b.CreateAnd(y, 31))));
+}
+Value* sraw(B& b, Value* x, Value* y) {
+  return sext32(b, b.CreateAShr(lo32(b, x), lo32(b, b.CreateAnd(y, 31))));
+}
+
+Value* mul(B& b, Value* x, Value* y) { return b.CreateMul(x, y); }
+Value* mulw(B& b, Value* x, Value* y) { return sext32(b, lo32(b, b.CreateMul(x, y))); }
+// High half of a 128-bit product, operands extended as the instruction says.
+template <bool SignA, bool SignB>
+Value* mul_high(B& b, Value* x, Value* y) {
+  llvm::Type* t = b.getInt128Ty();
+  Value* a = SignA ? b.CreateSExt(x, t) : b.CreateZExt(x, t);
+  Value* c = SignB ? b.CreateSExt(y, t) : b.CreateZExt(y, t);
+  return b.CreateTrunc(b.CreateLShr(b.CreateMul(a, c), 64), b.getInt64Ty());
+}
+// Division with RISC-V's rules: by zero gives all ones (quotient) or the
+// dividend (remainder); signed overflow gives the dividend (quotient) or 0.
+// The host division only ever sees a safe divisor.
+template <bool Signed, bool Rem>
+Value* divide(B& b, Value* x, Value* y) {
+  llvm::Type* t = x->getType();
+  Value* zero = llvm::ConstantInt::get(t, 0);
+  Value* by_zero = b.CreateICmpEQ(y, zero);
+  Value* overflow = b.getFalse();
+  if (Signed) {
+    const unsigned w = t->getIntegerBitWidth();
+    overflow = b.CreateAnd(b.CreateICmpEQ(x, llvm::ConstantInt::get(t, llvm::APInt::getSignedMinValue(w))),
+                           b.CreateICmpEQ(y, llvm::ConstantInt::getSigned(t, -1)));
+  }
+  Value* safe = b.CreateSelect(b.CreateOr(by_zero, overflow), llvm::ConstantInt::get(t, 1), y);
+  Value* q = Signed ? (Rem ? b.CreateSRem(x, safe) : b.CreateSDiv(x, safe))
+                    : (Rem ? b.CreateURem(x, safe) : b.CreateUDiv(x, safe));
+  Value* on_zero = Rem ? x : llvm::ConstantInt::getAllOnesValue(t);
+  Value* on_overflow = Rem ? zero : x;
+  return b.CreateSelect(by_zero, on_zero, b.CreateSelect(overflow, on_overflow, q));
+}
+template <bool Signed, bool Rem>
+Value* divide64(B& b, Value* x, Value* y) {
+  return divide<Signed, Rem>(b, x, y);
+}
+template <bool Signed, bool Rem>
+Value* divide32(B& b, Value* x, Value* y) {
+  return sext32(b, divide<Signed, Rem>(b, lo32(b, x), lo32(b, y)));
+}
+
+// The lowering of each instruction the tier compiles inline, by table name.
+const std::unordered_map<std::string_view, LowerFn>& lowerings() {
+  using P = llvm::CmpInst::Predicate;
+  static const auto* table = [] {
+    auto* t = new std::unordered_map<std::string_view, LowerFn>;
+    auto alu = [t](std::string_view rr, std::string_view ri, AluFn fn) {
+      if (!rr.empty()) (*t)[rr] = [fn](Lowerer& l, const DecodedInsn& i) { return l.alu(i, fn, false); };
+      if (!ri.empty()) (*t)[ri] = [fn](Lowerer& l, const DecodedInsn& i) { return l.alu(i, fn, true); };
+    };
+    alu("add", "addi", add);
+    alu("sub", "", sub);
+    alu("sll", "slli", sll);
+    alu("srl", "srli", srl);
+    alu("sra", "srai", sra);
+    alu("slt", "slti", slt);
+    alu("sltu", "sltiu", sltu);
+    alu("xor", "xori", xor_);
+    alu("or", "ori", or_);
+    alu("and", "andi", and_);
+    alu("addw", "addiw", addw);
+    alu("subw", "", subw);
+    alu("sllw", "slliw", sllw);
+    alu("srlw", "srliw", srlw);
+    alu("sraw", "sraiw", sraw);
+    alu("mul", "", mul);
+    alu("mulh", "", mul_high<true, true>);
+    alu("mulhsu", "", mul_high<true, false>);
+    alu("mulhu", "", mul_high<false, false>);
+    alu("div", "", divide64<true, false>);
+    alu("divu", "", divide64<false, false>);
+    alu("rem", "", divide64<true, true>);
+    alu("remu", "", divide64<false, true>);
+    alu("mulw", "", mulw);
+    alu("divw", "", divide32<true, false>);
+    alu("divuw", "", divide32<false, false>);
+    alu("remw", "", divide32<true, true>);
+    alu("remuw", "", divide32<false, true>);
+    (*t)["lui"] = [](Lowerer& l, const DecodedInsn& i) { return l.lui(i); };
+    (*t)["auipc"] = [](Lowerer& l, const DecodedInsn& i) { return l.auipc(i); };
+    (*t)["jal"] = [](Lowerer& l, const DecodedInsn& i) { return l.jal(i); };
+    (*t)["jalr"] = [](Lowerer& l, const DecodedInsn& i) { return l.jalr(i); };
+    for (auto [name, p] : {std::pair{"beq", P::ICMP_EQ}, {"bne", P::ICMP_NE}, {"blt", P::ICMP_SLT},
+                           {"bge", P::ICMP_SGE}, {"bltu", P::ICMP_ULT}, {"bgeu", P::ICMP_UGE}})
+      (*t)[name] = [p](Lowerer& l, const DecodedInsn& i) { return l.branch(i, p); };
+    for (auto [name, size, sign] : {std::tuple{"lb", 1u, true}, {"lh", 2u, true}, {"lw", 4u, true},
+                                    {"ld", 8u, false}, {"lbu", 1u, false}, {"lhu", 2u, false},
+                                    {"lwu", 4u, false}})
+      (*t)[name] = [size, sign](Lowerer& l, const DecodedInsn& i) { return l.load(i, size, sign); };
+    for (auto [name, size] : {std::pair{"sb", 1u}, {"sh", 2u}, {"sw", 4u}, {"sd", 8u}})
+      (*t)[name] = [size](Lowerer& l, const DecodedInsn& i) { return l.store(i, size); };
+    (*t)["fence"] = [](Lowerer& l, const DecodedInsn& i) { return l.nop(i); };
+    (*t)["fence.i"] = [](Lowerer& l, const DecodedInsn& i) { return l.end_block(i); };
+    return t;
+  }();
+  return *table;
+}
+
+Value* Lowerer::x(unsigned r) {
+  if (r == 0 || r >= 32) return c64(0);
+  return b_.CreateLoad(i64(), regs_[r]);
+}
+
+void Lowerer::set_x(unsigned r, Value* v) {
+  if (r == 0 || r >= 32) return;  // x0 and the sink register
+  b_.CreateStore(v, regs_[r]);
+}
+
+void Lowerer::flush_x(unsigned r) {
+  if (r == 0 || r >= 32) return;
+  b_.CreateStore(b_.CreateLoad(i64(), regs_[r]), field(o_.layout.x + 8 * r));
+}
+
+void Lowerer::reload_x(unsigned r) {
+  if (r == 0 || r >= 32) return;
+  b_.CreateStore(b_.CreateLoad(i64(), field(o_.layout.x + 8 * r)), regs_[r]);
+}
+
+void Lowerer::sync_position() {
+  Value* d = done_here(0);
+  b_.CreateStore(b_.CreateAdd(pos0_, d), field(o_.layout.position));
+  b_.CreateStore(b_.CreateAdd(ins0_, d), field(o_.layout.instret));
+}
+
+void Lowerer::exit(Value* pc, Flow flow, Value* done) {
+  for (unsigned r = 1; r < 32; ++r)
+    if (written_[r]) flush_x(r);
+  b_.CreateStore(pc, field(o_.layout.pc));
+  b_.CreateStore(b_.CreateAdd(pos0_, done), field(o_.layout.position));
+  b_.CreateStore(b_.CreateAdd(ins0_, done), field(o_.layout.instret));
+  b_.CreateRet(b_.getInt8(static_cast<uint8_t>(flow)));
+}
+
+void Lowerer::cond_br_likely(Value* cond, BasicBlock* likely, BasicBlock* unlikely) {
+  llvm::MDBuilder md(c_);
+  b_.CreateCondBr(cond, likely, unlikely, md.createBranchWeights(1000, 1));
+}
+
+void Lowerer::go_to(uint64_t pc, Value* done) {
+  if (auto it = block_at_.find(pc); it != block_at_.end()) {
+    b_.CreateStore(done, done_);
+    b_.CreateBr(it->second);
+    return;
+  }
+  exit(c64(pc), Flow::kJump, done);
+}
+
+void Lowerer::leave_block(uint64_t pc, Value* done) {
+  if (block_has_fallback_) {
+    BasicBlock* stay = new_bb("chain");
+    BasicBlock* out = new_bb("block_exit");
+    Value* be = b_.CreateLoad(i8(), field(o_.layout.block_exit));
+    cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), stay, out);
+    b_.SetInsertPoint(out);
+    exit(c64(pc), Flow::kJump, done);
+    b_.SetInsertPoint(stay);
+  }
+  go_to(pc, done);
+}
+
+void Lowerer::leave_block(Value* pc, Value* done, bool internal_switch) {
+  if (block_has_fallback_) {
+    BasicBlock* stay = new_bb("chain");
+    BasicBlock* out = new_bb("block_exit");
+    Value* be = b_.CreateLoad(i8(), field(o_.layout.block_exit));
+    cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), stay, out);
+    b_.SetInsertPoint(out);
+    exit(pc, Flow::kJump, done);
+    b_.SetInsertPoint(stay);
+  }
+  if (!internal_switch || block_at_.empty()) {
+    exit(pc, Flow::kJump, done);
+    return;
+  }
+  // An indirect jump to a block of this region stays inside the unit.
+  BasicBlock* out = new_bb("indirect_exit");
+  b_.CreateStore(done, done_);
+  llvm::SwitchInst* sw = b_.CreateSwitch(pc, out, static_cast<unsigned>(block_at_.size()));
+  for (auto [vpc, bb] : block_at_) sw->addCase(b_.getInt64(vpc), bb);
+  b_.SetInsertPoint(out);
+  exit(pc, Flow::kJump, done);
+}
+
+Value* Lowerer::tlb_entry(Value* va, AccessType t) {
+  Value* set = b_.CreateZExt(b_.CreateLoad(i8(), field(o_.layout.dtlb)), i64());
+  Value* index = b_.CreateAnd(b_.CreateLShr(va, kPageShift), Hart::kTlbSize - 1);
+  Value* row = b_.CreateAdd(b_.CreateMul(set, c64(3)), c64(t));
+  Value* slot = b_.CreateAdd(b_.CreateMul(row, c64(Hart::kTlbSize)), index);
+  Value* base = field(o_.layout.tlb);
+  return b_.CreateInBoundsGEP(i8(), base, b_.CreateMul(slot, c64(sizeof(TlbEntry))));
+}
+
+// ---- instructions ----
+
+Next Lowerer::alu(const DecodedInsn& i, AluFn fn, bool imm) {
+  Value* y = imm ? c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))) : x(i.rs2);
+  set_x(i.rd, fn(b_, x(i.rs1), y));
+  return Next::kContinue;
+}
+
+Next Lowerer::lui(const DecodedInsn& i) {
+  set_x(i.rd, c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
+  return Next::kContinue;
+}
+
+Next Lowerer::auipc(const DecodedInsn& i) {
+  set_x(i.rd, c64(i.pc + static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
+  return Next::kContinue;
+}
+
+Next Lowerer::jal(const DecodedInsn& i) {
+  set_x(i.rd, c64(i.pc + i.len));
+  leave_block(i.pc + static_cast<uint64_t>(static_cast<int64_t>(i.imm)), done_here(1));
+  return Next::kDone;
+}
+
+Next Lowerer::jalr(const DecodedInsn& i) {
+  Value* target =
+      b_.CreateAnd(b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm)))),
+                   c64(~uint64_t{1}));
+  set_x(i.rd, c64(i.pc + i.len));  // after reading rs1: rd may equal rs1
+  leave_block(target, done_here(1), true);
+  return Next::kDone;
+}
+
+Next Lowerer::branch(const DecodedInsn& i, llvm::CmpInst::Predicate p) {
+  Value* taken = b_.CreateICmp(p, x(i.rs1), x(i.rs2));
+  BasicBlock* yes = new_bb("taken");
+  BasicBlock* no = new_bb("not_taken");
+  b_.CreateCondBr(taken, yes, no);
+  b_.SetInsertPoint(yes);
+  leave_block(i.pc + static_cast<uint64_t>(static_cast<int64_t>(i.imm)), done_here(1));
+  b_.SetInsertPoint(no);
+  return Next::kContinue;
+}
+
+Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
+  llvm::Type* t = b_.getIntNTy(8 * size);
+  Value* va = b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
+  Value* e = tlb_entry(va, kRead);
+  Value* tag = b_.CreateLoad(i64(), e);
+  Value* hit = b_.CreateAnd(b_.CreateICmpEQ(tag, b_.CreateLShr(va, kPageShift)),
+                            b_.CreateICmpULE(b_.CreateAnd(va, kPageSize - 1), c64(kPageSize - size)));
+  BasicBlock* fast = new_bb("load_hit");
+  BasicBlock* slow = new_bb("load_miss");
+  BasicBlock* slow_ok = new_bb("load_miss_ok");
+  BasicBlock* trap = new_bb("load_trap");
+  BasicBlock* mmio = new_bb("load_block_exit");
+  BasicBlock* join = new_bb("load_done");
+  cond_br_likely(hit, fast, slow);
+
+  b_.SetInsertPoint(fast);
+  Value* addend = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8));
+  Value* host = b_.CreateIntToPtr(b_.CreateAdd(addend, va), b_.getPtrTy());
+  llvm::LoadInst* v_fast = b_.CreateAlignedLoad(t, host, llvm::Align(1));
+  b_.CreateBr(join);
+
+  b_.SetInsertPoint(slow);
+  sync_position();
+  llvm::FunctionType* ft =
+      llvm::FunctionType::get(b_.getInt1Ty(), {b_.getPtrTy(), i64(), b_.getInt32Ty(), b_.getPtrTy()}, false);
+  Value* callee = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(&hs_jit_load)), b_.getPtrTy());
+  Value* ok = b_.CreateCall(ft, callee, {hart_, va, b_.getInt32(size), tmp_});
+  b_.CreateCondBr(ok, slow_ok, trap);
+
+  b_.SetInsertPoint(trap);
+  exit(c64(i.pc), Flow::kTrap, done_here(0));
+
+  b_.SetInsertPoint(slow_ok);
+  Value* v_slow = b_.CreateTrunc(b_.CreateLoad(i64(), tmp_), t);
+  Value* be = b_.CreateLoad(i8(), field(o_.layout.block_exit));
+  cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), join, mmio);
+
+  b_.SetInsertPoint(mmio);  // a device was read: the loop must look at interrupts
+  set_x(i.rd, sign ? b_.CreateSExt(v_slow, i64()) : b_.CreateZExt(v_slow, i64()));
+  exit(c64(i.pc + i.len), Flow::kEndBlock, done_here(1));
+
+  b_.SetInsertPoint(join);
+  llvm::PHINode* v = b_.CreatePHI(t, 2);
+  v->addIncoming(v_fast, fast);
+  v->addIncoming(v_slow, slow_ok);
+  set_x(i.rd, sign ? b_.CreateSExt(v, i64()) : b_.CreateZExt(v, i64()));
+  return Next::kContinue;
+}
+
+Next Lowerer::store(const DecodedInsn& i, unsigned size) {
+  llvm::Type* t = b_.getIntNTy(8 * size);
+  Value* va = b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
+  Value* value = x(i.rs2);
+  Value* e = tlb_entry(va, kWrite);
+  Value* tag = b_.CreateLoad(i64(), e);
+  Value* hit = b_.CreateAnd(b_.CreateICmpEQ(tag, b_.CreateLShr(va, kPageShift)),
+                            b_.CreateICmpULE(b_.CreateAnd(va, kPageSize - 1), c64(kPageSize - size)));
+  BasicBlock* fast = new_bb("store_hit");
+  BasicBlock* slow = new_bb("store_miss");
+  BasicBlock* slow_ok = new_bb("store_miss_ok");
+  BasicBlock* trap = new_bb("store_trap");
+  BasicBlock* out = new_bb("store_block_exit");
+  BasicBlock* join = new_bb("store_done");
+  cond_br_likely(hit, fast, slow);
+
+  b_.SetInsertPoint(fast);
+  Value* addend = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8));
+  Value* host = b_.CreateIntToPtr(b_.CreateAdd(addend, va), b_.getPtrTy());
+  b_.CreateAlignedStore(b_.CreateTrunc(value, t), host, llvm::Align(1));
+  b_.CreateBr(join);
+
+  b_.SetInsertPoint(slow);
+  sync_position();
+  llvm::FunctionType* ft =
+      llvm::FunctionType::get(b_.getInt1Ty(), {b_.getPtrTy(), i64(), b_.getInt32Ty(), i64()}, false);
+  Value* callee = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(&hs_jit_store)), b_.getPtrTy());
+  Value* ok = b_.CreateCall(ft, callee, {hart_, va, b_.getInt32(size), value});
+  b_.CreateCondBr(ok, slow_ok, trap);
+
+  b_.SetInsertPoint(trap);
+  exit(c64(i.pc), Flow::kTrap, done_here(0));
+
+  // MMIO, or a write to a page holding code (maybe this unit's): end here.
+  b_.SetInsertPoint(slow_ok);
+  Value* be = b_.CreateLoad(i8(), field(o_.layout.block_exit));
+  cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), join, out);
+  b_.SetInsertPoint(out);
+  exit(c64(i.pc + i.len), Flow::kEndBlock, done_here(1));
+
+  b_.SetInsertPoint(join);
+  return Next::kContinue;
+}
+
+Next Lowerer::end_block(const DecodedInsn& i) {
+  exit(c64(i.pc + i.len), Flow::kEndBlock, done_here(1));
+  return Next::kDone;
+}
+
+Next Lowerer::fallback(const DecodedInsn& i) {
+  block_has_fallback_ = true;
+  // Handlers read x[rs1]/x[rs2] and write x[rd] at most; flushing rd too
+  // keeps the reload below exact when the handler does not write it.
+  flush_x(i.rs1);
+  flush_x(i.rs2);
+  flush_x(i.rd);
+  sync_position();
+  llvm::FunctionType* ft = llvm::FunctionType::get(i8(), {b_.getPtrTy(), b_.getPtrTy()}, false);
+  Value* callee = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(&hs_jit_exec)), b_.getPtrTy());
+  Value* insn = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(&i)), b_.getPtrTy());
+  Value* flow = b_.CreateCall(ft, callee, {hart_, insn});
+  reload_x(i.rd);
+  BasicBlock* next = new_bb("next");
+  BasicBlock* jump = new_bb("jump");
+  BasicBlock* end = new_bb("end_block");
+  BasicBlock* trap = new_bb("trap");
+  BasicBlock* wfi = new_bb("wfi");
+  llvm::SwitchInst* sw = b_.CreateSwitch(flow, next, 4);
+  sw->addCase(b_.getInt8(static_cast<uint8_t>(Flow::kJump)), jump);
+  sw->addCase(b_.getInt8(static_cast<uint8_t>(Flow::kEndBlock)), end);
+  sw->addCase(b_.getInt8(static_cast<uint8_t>(Flow::kTrap)), trap);
+  sw->addCase(b_.getInt8(static_cast<uint8_t>(Flow::kWfi)), wfi);
+  b_.SetInsertPoint(jump);
+  exit(b_.CreateLoad(i64(), field(o_.layout.pc)), Flow::kJump, done_here(1));
+  b_.SetInsertPoint(end);
+  exit(c64(i.pc + i.len), Flow::kEndBlock, done_here(1));
+  b_.SetInsertPoint(trap);
+  exit(c64(i.pc), Flow::kTrap, done_here(0));
+  b_.SetInsertPoint(wfi);
+  exit(c64(i.pc + i.len), Flow::kWfi, done_here(1));
+  b_.SetInsertPoint(next);
+  return Next::kContinue;
+}
+
+// ---- the unit ----
+
+void Lowerer::lower_block(size_t n) {
+  const RegionBlock& rb = r_.blocks[n];
+  b_.SetInsertPoint(block_at_.at(rb.vpc));
+  block_has_fallback_ = false;
+  done_blk_ = b_.CreateLoad(i64(), done_);
+  k_ = 0;
+  // Budget: the whole block must fit, or the interpreter runs it.
+  BasicBlock* body = new_bb("body");
+  BasicBlock* out = new_bb("budget_exit");
+  Value* need = b_.CreateAdd(done_blk_, c64(rb.insns.size()));
+  cond_br_likely(b_.CreateICmpULE(need, budget_), body, out);
+  b_.SetInsertPoint(out);
+  exit(c64(rb.vpc), Flow::kJump, done_blk_);
+  b_.SetInsertPoint(body);
+
+  const auto& table = lowerings();
+  for (const DecodedInsn& i : rb.insns) {
+    Next next;
+    if (i.spec >= specs_.size()) {
+      // Not an instruction: the interpreter raises its trap.
+      exit(c64(i.pc), Flow::kJump, done_here(0));
+      next = Next::kDone;
+    } else if (auto it = table.find(specs_[i.spec].name); it != table.end()) {
+      next = it->second(*this, i);
+    } else {
+      next = fallback(i);
+    }
+    if (next == Next::kDone) return;
+    ++k_;
+  }
+  const DecodedInsn& last = rb.insns.back();
+  leave_block(last.pc + last.len, done_here(0));
+}
+
+void Lowerer::lower(const std::string& name) {
+  llvm::FunctionType* ft = llvm::FunctionType::get(i8(), {b_.getPtrTy(), i64()}, false);
+  fn_ = llvm::Function::Create(ft, llvm::Function::ExternalLinkage, name, m_);
+  fn_->addFnAttr(llvm::Attribute::NoUnwind);  // never a C++ exception through here
+  hart_ = fn_->getArg(0);
+  budget_ = fn_->getArg(1);
+  fn_->addParamAttr(0, llvm::Attribute::NoAlias);
+
+  BasicBlock* entry = new_bb("entry");
+  b_.SetInsertPoint(entry);
+  std::bitset<32> used;
+  for (const RegionBlock& rb : r_.blocks)
+    for (const DecodedInsn& i : rb.insns) {
+      for (unsigned r : {i.rs1, i.rs2, i.rd})
+        if (r > 0 && r < 32) used[r] = true;
+      if (i.rd > 0 && i.rd < 32) written_[i.rd] = true;
+    }
+  for (unsigned r = 1; r < 32; ++r) {
+    if (!used[r]) continue;
+    regs_[r] = b_.CreateAlloca(i64(), nullptr, "x" + std::to_string(r));
+  }
+  done_ = b_.CreateAlloca(i64(), nullptr, "done");
+  tmp_ = b_.CreateAlloca(i64(), nullptr, "loaded");
+  for (unsigned r = 1; r < 32; ++r)
+    if (used[r]) b_.CreateStore(b_.CreateLoad(i64(), field(o_.layout.x + 8 * r)), regs_[r]);
+  pos0_ = b_.CreateLoad(i64(), field(o_.layout.position));
+  ins0_ = b_.CreateLoad(i64(), field(o_.layout.instret));
+  b_.CreateStore(c64(0), done_);
+  for (const RegionBlock& rb : r_.blocks) block_at_.emplace(rb.vpc, new_bb("block"));
+  if (o_.runs) {
+    // Tier 1 counts its runs; the hottest units are compiled again, optimised.
+    Value* runs_ptr = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.runs)), b_.getPtrTy());
+    Value* runs = b_.CreateAdd(b_.CreateLoad(i64(), runs_ptr), c64(1));
+    b_.CreateStore(runs, runs_ptr);
+    BasicBlock* promote = new_bb("promote");
+    BasicBlock* go = block_at_.at(r_.entry);
+    cond_br_likely(b_.CreateICmpNE(runs, c64(o_.promote_at)), go, promote);
+    b_.SetInsertPoint(promote);
+    llvm::FunctionType* pt = llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy()}, false);
+    Value* callee = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.promote)), b_.getPtrTy());
+    b_.CreateCall(pt, callee, {b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.unit)), b_.getPtrTy())});
+    b_.CreateBr(go);
+  } else {
+    b_.CreateBr(block_at_.at(r_.entry));
+  }
+  for (size_t n = 0; n < r_.blocks.size(); ++n) lower_block(n);
+}
+
+}  // namespace
+
+void lower_region(const Region& r, std::span<const InsnSpec> specs, const LowerOptions& opts,
+                  llvm::Module& m, const std::string& name) {
+  Lowerer(r, specs, opts, m).lower(name);
+}
+
+}  // namespace hs::jit

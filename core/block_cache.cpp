@@ -83,10 +83,9 @@ Block* BlockCache::decode_block(Hart& hart, uint64_t vpc, const uint8_t* host, u
     blocks_.emplace(Key{vpc, reinterpret_cast<uintptr_t>(host)}, b);
     by_page_[ppage].push_back(b);
     Bus& bus = hart.bus();
-    if (!bus.is_code_page(PAddr{ppage})) {
-      bus.mark_code_page(PAddr{ppage});
-      hart.tlb_flush_writes();
-    }
+    const bool fresh = !bus.is_code_page(PAddr{ppage});
+    bus.mark_code(PAddr{ppage | (vpc & (kPageSize - 1))}, pc - vpc);
+    if (fresh) hart.tlb_flush_writes();
   }
   b->vpc = vpc;
   b->host = reinterpret_cast<uintptr_t>(host);

@@ -61,6 +61,17 @@ void Bus::add_device(PAddr base, uint64_t size, Device* dev) {
   devices_.push_back(Mapping{base, size, dev});
 }
 
+namespace {
+constexpr unsigned kGranuleShift = 6;  // 64 granules of 64 bytes per page
+// Granules of one page that [offset, offset + len) touches (offsets in page, len >= 1).
+uint64_t granules(uint64_t offset, uint64_t len) {
+  const uint64_t first = offset >> kGranuleShift;
+  const uint64_t last = (offset + len - 1) >> kGranuleShift;
+  const uint64_t upto = last >= 63 ? ~uint64_t{0} : (uint64_t{2} << last) - 1;
+  return upto & ~((uint64_t{1} << first) - 1);
+}
+}  // namespace
+
 Bus::Memory* Bus::find_memory(PAddr pa, uint64_t len) {
   for (auto& m : memories_)
     if (m->contains(pa, len)) return m.get();
@@ -75,13 +86,15 @@ const Bus::Mapping* Bus::find_device(PAddr pa, uint64_t len) const {
 
 void Bus::note_write(Memory& m, uint64_t offset, uint64_t len) {
   for (uint64_t page = offset >> kPageShift; page <= (offset + len - 1) >> kPageShift; ++page) {
+    const uint64_t lo = std::max(offset, page << kPageShift);
+    const uint64_t hi = std::min(offset + len, (page + 1) << kPageShift);
     m.dirty[page] = dirty_gen_;
     if (m.table[page] && notify_table_writes) {
       const uint8_t bits = m.table[page];
       m.table[page] = 0;
       if (on_table_write) on_table_write(PAddr{m.base.v + (page << kPageShift)}, bits);
     }
-    if (!m.code[page]) continue;
+    if (!(m.code[page] & granules(lo & (kPageSize - 1), hi - lo))) continue;
     m.code[page] = 0;
     if (on_code_write) on_code_write(PAddr{m.base.v + (page << kPageShift)});
   }
@@ -140,8 +153,11 @@ void Bus::zero_pages(Memory& m, uint64_t first, uint64_t count) {
             m.dirty.begin() + static_cast<ptrdiff_t>(first + count), dirty_gen_);
 }
 
-void Bus::mark_code_page(PAddr pa) {
-  if (Memory* m = find_memory(pa)) m->code[(pa.v - m->base.v) >> kPageShift] = 1;
+void Bus::mark_code(PAddr pa, uint64_t len) {
+  Memory* m = find_memory(pa);
+  if (!m || len == 0) return;
+  const uint64_t in_page = pa.v & (kPageSize - 1);
+  m->code[(pa.v - m->base.v) >> kPageShift] |= granules(in_page, std::min(len, kPageSize - in_page));
 }
 
 bool Bus::mark_table_page(Memory& m, uint64_t offset, uint8_t bits) {

@@ -22,7 +22,9 @@ class Bus {
     uint64_t size = 0;
     uint8_t* host = nullptr;  // size bytes, zero-initialised, owned by the bus
     bool writable = true;     // ROM regions are read/execute only for the guest
-    std::vector<uint8_t> code;  // per page: 1 if decoded blocks exist for it
+    // Per page: which 64-byte granules hold decoded code (bit g: bytes
+    // [64g, 64g + 64)); 0: none, not a code page.
+    std::vector<uint64_t> code;
     std::vector<uint8_t> table;  // per page: kTable* bits, see mark_table_page()
     // Per page: the dirty generation of the last write that may have changed
     // it (0 = never written since the region was created). See mark_dirty().
@@ -73,9 +75,14 @@ class Bus {
   bool read_bytes(PAddr pa, std::span<uint8_t> out);
 
   // Self-modifying-code tracking: a page holding decoded blocks is a code page;
-  // the write TLB never maps it, so every store to it reaches Bus::write, which
-  // calls on_code_write(page base) and clears the mark.
-  void mark_code_page(PAddr pa);
+  // the write TLB never maps it, so every store to it reaches Bus::write. A
+  // store overlapping a granule that holds code calls on_code_write(page base)
+  // and clears the page's marks; stores to the rest of the page (data next to
+  // code, common in small programs) cost a slow-path store and nothing else.
+  // mark_code marks the granules of [pa, pa + len) (one page at most);
+  // mark_code_page the whole page.
+  void mark_code(PAddr pa, uint64_t len);
+  void mark_code_page(PAddr pa) { mark_code(PAddr{pa.v & ~(kPageSize - 1)}, kPageSize); }
   bool is_code_page(PAddr pa);
   std::function<void(PAddr page)> on_code_write;
 

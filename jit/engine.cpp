@@ -15,12 +15,16 @@
 // of the guest thread empties it (all units and their code), and every
 // machine detaches its blocks from them at its own next safe point.
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ObjectTransformLayer.h>
+#include <llvm/ExecutionEngine/JITLink/JITLink.h>
+#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/raw_ostream.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Transforms/InstCombine/InstCombine.h>
@@ -33,6 +37,7 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <unistd.h>
 #include <thread>
 #include <unordered_map>
 
@@ -76,6 +81,44 @@ class TieredCompiler : public orc::IRCompileLayer::IRCompiler {
   std::unique_ptr<llvm::TargetMachine> fast_, optimised_;
 };
 
+// Measures the code each unit links to, and with HINDSIGHT_JIT_PERFMAP=1
+// writes /tmp/perf-PID.map so that `perf report` names units.
+class CodeMapPlugin : public orc::ObjectLinkingLayer::Plugin {
+ public:
+  explicit CodeMapPlugin(std::atomic<uint64_t>& bytes) : bytes_(bytes) {
+    if (const char* v = std::getenv("HINDSIGHT_JIT_PERFMAP"); v && *v == '1')
+      map_ = std::fopen(("/tmp/perf-" + std::to_string(getpid()) + ".map").c_str(), "w");
+  }
+  ~CodeMapPlugin() override {
+    if (map_) std::fclose(map_);
+  }
+  void modifyPassConfig(orc::MaterializationResponsibility&, llvm::jitlink::LinkGraph&,
+                        llvm::jitlink::PassConfiguration& config) override {
+    config.PostFixupPasses.push_back([this](llvm::jitlink::LinkGraph& g) {
+      for (auto& section : g.sections())
+        for (auto* block : section.blocks()) bytes_ += block->getSize();
+      if (map_) {
+        for (auto* sym : g.defined_symbols())
+          if (sym->isCallable() && sym->hasName())
+            std::fprintf(map_, "%llx %llx %s\n",
+                         static_cast<unsigned long long>(sym->getAddress().getValue()),
+                         static_cast<unsigned long long>(sym->getSize()), sym->getName().str().c_str());
+        std::fflush(map_);
+      }
+      return llvm::Error::success();
+    });
+  }
+  llvm::Error notifyFailed(orc::MaterializationResponsibility&) override { return llvm::Error::success(); }
+  llvm::Error notifyRemovingResources(orc::JITDylib&, orc::ResourceKey) override {
+    return llvm::Error::success();
+  }
+  void notifyTransferringResources(orc::JITDylib&, orc::ResourceKey, orc::ResourceKey) override {}
+
+ private:
+  std::atomic<uint64_t>& bytes_;
+  std::FILE* map_ = nullptr;
+};
+
 class Engine {
  public:
   explicit Engine(const Options& o);
@@ -93,6 +136,7 @@ class Engine {
   static void promote(void* unit);
   void compile(Unit& u, bool tier2);
   void optimise(llvm::Module& m, bool tier2);
+  static void dump(const llvm::Module& m, const std::string& name, bool tier2);
   void worker();
   void enqueue(Unit& u, bool tier2);
 
@@ -127,17 +171,19 @@ Engine::Engine(const Options& o) : options_(o) {
   jit_ = llvm::cantFail(
       orc::LLJITBuilder()
           .setJITTargetMachineBuilder(jtmb)
+          .setObjectLinkingLayerCreator(
+              [this](orc::ExecutionSession& es, const llvm::Triple&)
+                  -> llvm::Expected<std::unique_ptr<orc::ObjectLayer>> {
+                auto layer = std::make_unique<orc::ObjectLinkingLayer>(es);
+                layer->addPlugin(std::make_unique<CodeMapPlugin>(code_bytes_));
+                return layer;
+              })
           .setCompileFunctionCreator(
               [](orc::JITTargetMachineBuilder j)
                   -> llvm::Expected<std::unique_ptr<orc::IRCompileLayer::IRCompiler>> {
                 return std::make_unique<TieredCompiler>(std::move(j));
               })
           .create());
-  jit_->getObjTransformLayer().setTransform(
-      [this](std::unique_ptr<llvm::MemoryBuffer> obj) -> llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> {
-        code_bytes_ += obj->getBufferSize();
-        return obj;
-      });
   tracker_ = jit_->getMainJITDylib().createResourceTracker();
   thread_ = std::thread([this] { worker(); });
 }
@@ -224,7 +270,13 @@ void Engine::optimise(llvm::Module& m, bool tier2) {
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
   if (tier2) {
-    pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(m, mam);
+    // O2's function simplification (SROA, GVN, LICM, loop rotation, ...)
+    // without the module-level vectoriser and unroller, whose compile time
+    // grows fastest with unit size and which guest code gains little from.
+    llvm::ModulePassManager mpm;
+    mpm.addPass(llvm::createModuleToFunctionPassAdaptor(pb.buildFunctionSimplificationPipeline(
+        llvm::OptimizationLevel::O2, llvm::ThinOrFullLTOPhase::None)));
+    mpm.run(m, mam);
     return;
   }
   // Tier 1: registers into SSA and the obvious clean-ups, nothing costly.
@@ -238,10 +290,30 @@ void Engine::optimise(llvm::Module& m, bool tier2) {
   mpm.run(m, mam);
 }
 
+// HINDSIGHT_JIT_DUMP=DIR writes every unit's optimised IR to DIR (debugging).
+void Engine::dump(const llvm::Module& m, const std::string& name, bool tier2) {
+  static const char* dir = std::getenv("HINDSIGHT_JIT_DUMP");
+  if (!dir) return;
+  std::error_code ec;
+  llvm::raw_fd_ostream out(std::string(dir) + "/" + name + (tier2 ? ".o2.ll" : ".ll"), ec);
+  if (!ec) m.print(out, nullptr);
+}
+
 void Engine::compile(Unit& u, bool tier2) {
   const auto started = std::chrono::steady_clock::now();
   std::lock_guard code_lock(code_mu_);
   auto ctx = std::make_unique<llvm::LLVMContext>();
+  // LLVM reports some code generation failures as diagnostics and carries
+  // on: such a unit is never published.
+  std::string diagnostics;
+  ctx->setDiagnosticHandlerCallBack(
+      [](const llvm::DiagnosticInfo* d, void* out) {
+        if (d->getSeverity() != llvm::DS_Error) return;
+        llvm::raw_string_ostream os(*static_cast<std::string*>(out));
+        llvm::DiagnosticPrinterRawOStream printer(os);
+        d->print(printer);
+      },
+      &diagnostics);
   auto m = std::make_unique<llvm::Module>("hs_unit", *ctx);
   m->setDataLayout(jit_->getDataLayout());
   m->setTargetTriple(jit_->getTargetTriple().str());
@@ -261,10 +333,14 @@ void Engine::compile(Unit& u, bool tier2) {
   bool ok = !llvm::verifyModule(*m, &os);
   if (ok) {
     optimise(*m, tier2);
+    dump(*m, name, tier2);
     llvm::Error err = jit_->addIRModule(tracker_, orc::ThreadSafeModule(std::move(m), std::move(ctx)));
     if (!err) {
       auto sym = jit_->lookup(name);
-      if (sym) {
+      if (sym && !diagnostics.empty()) {
+        error = diagnostics;
+        ok = false;
+      } else if (sym) {
         u.entry.store(sym->toPtr<UnitEntry>(), std::memory_order_release);
       } else {
         error = llvm::toString(sym.takeError());

@@ -17,8 +17,8 @@ struct Options {
   Mode mode = Mode::kAsync;
   // Interpreted runs of a block before its region is compiled (kAsync).
   uint32_t threshold = 200;
-  // Runs of a tier-1 unit before it is compiled again with LLVM's O2.
-  uint64_t promote_at = 20000;
+  // Block runs inside a tier-1 unit before it is compiled again with O2.
+  uint64_t promote_at = 50000;
   // Bytes of object code kept before the code cache is emptied.
   uint64_t cache_bytes = 256ull << 20;
 };

@@ -51,6 +51,19 @@ class Lowerer {
   llvm::Type* i8() { return b_.getInt8Ty(); }
   Value* c64(uint64_t v) { return b_.getInt64(v); }
   Value* field(size_t offset) { return b_.CreateConstInBoundsGEP1_64(i8(), hart_, offset); }
+  // Accesses to hart state and to guest memory carry alias scopes saying
+  // they never overlap, so LLVM keeps TLB entries, the data-TLB set and
+  // other hart fields in registers across guest stores (and hoists them out
+  // of loops).
+  template <typename I>
+  I* in_scope(I* inst, bool hart) {
+    inst->setMetadata(llvm::LLVMContext::MD_alias_scope, hart ? hart_scope_ : guest_scope_);
+    inst->setMetadata(llvm::LLVMContext::MD_noalias, hart ? guest_scope_ : hart_scope_);
+    return inst;
+  }
+  Value* hart_load(llvm::Type* t, size_t offset) { return in_scope(b_.CreateLoad(t, field(offset)), true); }
+  Value* hart_load(llvm::Type* t, Value* ptr) { return in_scope(b_.CreateLoad(t, ptr), true); }
+  void hart_store(Value* v, size_t offset) { in_scope(b_.CreateStore(v, field(offset)), true); }
   Value* x(unsigned r);
   void set_x(unsigned r, Value* v);
   void flush_x(unsigned r);
@@ -72,7 +85,10 @@ class Lowerer {
   void cond_br_likely(Value* cond, BasicBlock* likely, BasicBlock* unlikely);
   // Pointer to the TLB entry for va in set dtlb, type t.
   Value* tlb_entry(Value* va, AccessType t);
+  static_assert(sizeof(TlbEntry) == 16);
   void lower_block(size_t n);
+  // Tier 1 counts block runs; at promote_at the unit is compiled again, optimised.
+  void count_run();
 
   llvm::LLVMContext& c_;
   llvm::Module& m_;
@@ -88,12 +104,17 @@ class Lowerer {
   llvm::AllocaInst* done_ = nullptr;
   llvm::AllocaInst* tmp_ = nullptr;
   llvm::AllocaInst* regs_[32] = {};
+  // The data-TLB sets of loads and stores, fixed for the unit's life: the
+  // set (dtlb) changes only with privilege or mstatus, which end the unit.
+  Value* tlb_set_[2] = {};
   std::bitset<32> written_;
   std::unordered_map<uint64_t, BasicBlock*> block_at_;
   // Current instruction: block entry count and index within the block.
   Value* done_blk_ = nullptr;
   unsigned k_ = 0;
   bool block_has_fallback_ = false;
+  llvm::MDNode* hart_scope_ = nullptr;
+  llvm::MDNode* guest_scope_ = nullptr;
 };
 
 // ---- ALU operations (b: rs2 or the immediate), as core/isa/rv_i.cpp/rv_m.cpp ----
@@ -231,26 +252,26 @@ void Lowerer::set_x(unsigned r, Value* v) {
 
 void Lowerer::flush_x(unsigned r) {
   if (r == 0 || r >= 32) return;
-  b_.CreateStore(b_.CreateLoad(i64(), regs_[r]), field(o_.layout.x + 8 * r));
+  hart_store(b_.CreateLoad(i64(), regs_[r]), o_.layout.x + 8 * r);
 }
 
 void Lowerer::reload_x(unsigned r) {
   if (r == 0 || r >= 32) return;
-  b_.CreateStore(b_.CreateLoad(i64(), field(o_.layout.x + 8 * r)), regs_[r]);
+  b_.CreateStore(hart_load(i64(), o_.layout.x + 8 * r), regs_[r]);
 }
 
 void Lowerer::sync_position() {
   Value* d = done_here(0);
-  b_.CreateStore(b_.CreateAdd(pos0_, d), field(o_.layout.position));
-  b_.CreateStore(b_.CreateAdd(ins0_, d), field(o_.layout.instret));
+  hart_store(b_.CreateAdd(pos0_, d), o_.layout.position);
+  hart_store(b_.CreateAdd(ins0_, d), o_.layout.instret);
 }
 
 void Lowerer::exit(Value* pc, Flow flow, Value* done) {
   for (unsigned r = 1; r < 32; ++r)
     if (written_[r]) flush_x(r);
-  b_.CreateStore(pc, field(o_.layout.pc));
-  b_.CreateStore(b_.CreateAdd(pos0_, done), field(o_.layout.position));
-  b_.CreateStore(b_.CreateAdd(ins0_, done), field(o_.layout.instret));
+  hart_store(pc, o_.layout.pc);
+  hart_store(b_.CreateAdd(pos0_, done), o_.layout.position);
+  hart_store(b_.CreateAdd(ins0_, done), o_.layout.instret);
   b_.CreateRet(b_.getInt8(static_cast<uint8_t>(flow)));
 }
 
@@ -272,7 +293,7 @@ void Lowerer::leave_block(uint64_t pc, Value* done) {
   if (block_has_fallback_) {
     BasicBlock* stay = new_bb("chain");
     BasicBlock* out = new_bb("block_exit");
-    Value* be = b_.CreateLoad(i8(), field(o_.layout.block_exit));
+    Value* be = hart_load(i8(), o_.layout.block_exit);
     cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), stay, out);
     b_.SetInsertPoint(out);
     exit(c64(pc), Flow::kJump, done);
@@ -285,7 +306,7 @@ void Lowerer::leave_block(Value* pc, Value* done, bool internal_switch) {
   if (block_has_fallback_) {
     BasicBlock* stay = new_bb("chain");
     BasicBlock* out = new_bb("block_exit");
-    Value* be = b_.CreateLoad(i8(), field(o_.layout.block_exit));
+    Value* be = hart_load(i8(), o_.layout.block_exit);
     cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), stay, out);
     b_.SetInsertPoint(out);
     exit(pc, Flow::kJump, done);
@@ -305,12 +326,8 @@ void Lowerer::leave_block(Value* pc, Value* done, bool internal_switch) {
 }
 
 Value* Lowerer::tlb_entry(Value* va, AccessType t) {
-  Value* set = b_.CreateZExt(b_.CreateLoad(i8(), field(o_.layout.dtlb)), i64());
   Value* index = b_.CreateAnd(b_.CreateLShr(va, kPageShift), Hart::kTlbSize - 1);
-  Value* row = b_.CreateAdd(b_.CreateMul(set, c64(3)), c64(t));
-  Value* slot = b_.CreateAdd(b_.CreateMul(row, c64(Hart::kTlbSize)), index);
-  Value* base = field(o_.layout.tlb);
-  return b_.CreateInBoundsGEP(i8(), base, b_.CreateMul(slot, c64(sizeof(TlbEntry))));
+  return b_.CreateInBoundsGEP(i8(), tlb_set_[t], b_.CreateShl(index, 4));
 }
 
 // ---- instructions ----
@@ -361,7 +378,7 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
   llvm::Type* t = b_.getIntNTy(8 * size);
   Value* va = b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
   Value* e = tlb_entry(va, kRead);
-  Value* tag = b_.CreateLoad(i64(), e);
+  Value* tag = hart_load(i64(), e);
   Value* hit = b_.CreateAnd(b_.CreateICmpEQ(tag, b_.CreateLShr(va, kPageShift)),
                             b_.CreateICmpULE(b_.CreateAnd(va, kPageSize - 1), c64(kPageSize - size)));
   BasicBlock* fast = new_bb("load_hit");
@@ -373,9 +390,9 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
   cond_br_likely(hit, fast, slow);
 
   b_.SetInsertPoint(fast);
-  Value* addend = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8));
+  Value* addend = hart_load(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8));
   Value* host = b_.CreateIntToPtr(b_.CreateAdd(addend, va), b_.getPtrTy());
-  llvm::LoadInst* v_fast = b_.CreateAlignedLoad(t, host, llvm::Align(1));
+  llvm::LoadInst* v_fast = in_scope(b_.CreateAlignedLoad(t, host, llvm::Align(1)), false);
   b_.CreateBr(join);
 
   b_.SetInsertPoint(slow);
@@ -391,7 +408,7 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
 
   b_.SetInsertPoint(slow_ok);
   Value* v_slow = b_.CreateTrunc(b_.CreateLoad(i64(), tmp_), t);
-  Value* be = b_.CreateLoad(i8(), field(o_.layout.block_exit));
+  Value* be = hart_load(i8(), o_.layout.block_exit);
   cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), join, mmio);
 
   b_.SetInsertPoint(mmio);  // a device was read: the loop must look at interrupts
@@ -411,7 +428,7 @@ Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   Value* va = b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
   Value* value = x(i.rs2);
   Value* e = tlb_entry(va, kWrite);
-  Value* tag = b_.CreateLoad(i64(), e);
+  Value* tag = hart_load(i64(), e);
   Value* hit = b_.CreateAnd(b_.CreateICmpEQ(tag, b_.CreateLShr(va, kPageShift)),
                             b_.CreateICmpULE(b_.CreateAnd(va, kPageSize - 1), c64(kPageSize - size)));
   BasicBlock* fast = new_bb("store_hit");
@@ -423,9 +440,9 @@ Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   cond_br_likely(hit, fast, slow);
 
   b_.SetInsertPoint(fast);
-  Value* addend = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8));
+  Value* addend = hart_load(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8));
   Value* host = b_.CreateIntToPtr(b_.CreateAdd(addend, va), b_.getPtrTy());
-  b_.CreateAlignedStore(b_.CreateTrunc(value, t), host, llvm::Align(1));
+  in_scope(b_.CreateAlignedStore(b_.CreateTrunc(value, t), host, llvm::Align(1)), false);
   b_.CreateBr(join);
 
   b_.SetInsertPoint(slow);
@@ -441,7 +458,7 @@ Next Lowerer::store(const DecodedInsn& i, unsigned size) {
 
   // MMIO, or a write to a page holding code (maybe this unit's): end here.
   b_.SetInsertPoint(slow_ok);
-  Value* be = b_.CreateLoad(i8(), field(o_.layout.block_exit));
+  Value* be = hart_load(i8(), o_.layout.block_exit);
   cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), join, out);
   b_.SetInsertPoint(out);
   exit(c64(i.pc + i.len), Flow::kEndBlock, done_here(1));
@@ -479,7 +496,7 @@ Next Lowerer::fallback(const DecodedInsn& i) {
   sw->addCase(b_.getInt8(static_cast<uint8_t>(Flow::kTrap)), trap);
   sw->addCase(b_.getInt8(static_cast<uint8_t>(Flow::kWfi)), wfi);
   b_.SetInsertPoint(jump);
-  exit(b_.CreateLoad(i64(), field(o_.layout.pc)), Flow::kJump, done_here(1));
+  exit(hart_load(i64(), o_.layout.pc), Flow::kJump, done_here(1));
   b_.SetInsertPoint(end);
   exit(c64(i.pc + i.len), Flow::kEndBlock, done_here(1));
   b_.SetInsertPoint(trap);
@@ -491,6 +508,21 @@ Next Lowerer::fallback(const DecodedInsn& i) {
 }
 
 // ---- the unit ----
+
+void Lowerer::count_run() {
+  Value* runs_ptr = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.runs)), b_.getPtrTy());
+  Value* runs = b_.CreateAdd(b_.CreateLoad(i64(), runs_ptr), c64(1));
+  b_.CreateStore(runs, runs_ptr);
+  BasicBlock* promote = new_bb("promote");
+  BasicBlock* go = new_bb("counted");
+  cond_br_likely(b_.CreateICmpNE(runs, c64(o_.promote_at)), go, promote);
+  b_.SetInsertPoint(promote);
+  llvm::FunctionType* pt = llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy()}, false);
+  Value* callee = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.promote)), b_.getPtrTy());
+  b_.CreateCall(pt, callee, {b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.unit)), b_.getPtrTy())});
+  b_.CreateBr(go);
+  b_.SetInsertPoint(go);
+}
 
 void Lowerer::lower_block(size_t n) {
   const RegionBlock& rb = r_.blocks[n];
@@ -506,6 +538,7 @@ void Lowerer::lower_block(size_t n) {
   b_.SetInsertPoint(out);
   exit(c64(rb.vpc), Flow::kJump, done_blk_);
   b_.SetInsertPoint(body);
+  if (o_.runs) count_run();
 
   const auto& table = lowerings();
   for (const DecodedInsn& i : rb.insns) {
@@ -534,6 +567,11 @@ void Lowerer::lower(const std::string& name) {
   budget_ = fn_->getArg(1);
   fn_->addParamAttr(0, llvm::Attribute::NoAlias);
 
+  llvm::MDBuilder md(c_);
+  llvm::MDNode* domain = md.createAnonymousAliasScopeDomain("hs");
+  hart_scope_ = llvm::MDNode::get(c_, md.createAnonymousAliasScope(domain, "hart"));
+  guest_scope_ = llvm::MDNode::get(c_, md.createAnonymousAliasScope(domain, "guest"));
+
   BasicBlock* entry = new_bb("entry");
   b_.SetInsertPoint(entry);
   std::bitset<32> used;
@@ -550,27 +588,18 @@ void Lowerer::lower(const std::string& name) {
   done_ = b_.CreateAlloca(i64(), nullptr, "done");
   tmp_ = b_.CreateAlloca(i64(), nullptr, "loaded");
   for (unsigned r = 1; r < 32; ++r)
-    if (used[r]) b_.CreateStore(b_.CreateLoad(i64(), field(o_.layout.x + 8 * r)), regs_[r]);
-  pos0_ = b_.CreateLoad(i64(), field(o_.layout.position));
-  ins0_ = b_.CreateLoad(i64(), field(o_.layout.instret));
+    if (used[r]) b_.CreateStore(hart_load(i64(), o_.layout.x + 8 * r), regs_[r]);
+  pos0_ = hart_load(i64(), o_.layout.position);
+  Value* set = b_.CreateZExt(hart_load(i8(), o_.layout.dtlb), i64());
+  for (AccessType t : {kRead, kWrite}) {
+    Value* row = b_.CreateAdd(b_.CreateMul(set, c64(3)), c64(t));
+    tlb_set_[t] = b_.CreateInBoundsGEP(i8(), field(o_.layout.tlb),
+                                       b_.CreateMul(row, c64(Hart::kTlbSize * sizeof(TlbEntry))));
+  }
+  ins0_ = hart_load(i64(), o_.layout.instret);
   b_.CreateStore(c64(0), done_);
   for (const RegionBlock& rb : r_.blocks) block_at_.emplace(rb.vpc, new_bb("block"));
-  if (o_.runs) {
-    // Tier 1 counts its runs; the hottest units are compiled again, optimised.
-    Value* runs_ptr = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.runs)), b_.getPtrTy());
-    Value* runs = b_.CreateAdd(b_.CreateLoad(i64(), runs_ptr), c64(1));
-    b_.CreateStore(runs, runs_ptr);
-    BasicBlock* promote = new_bb("promote");
-    BasicBlock* go = block_at_.at(r_.entry);
-    cond_br_likely(b_.CreateICmpNE(runs, c64(o_.promote_at)), go, promote);
-    b_.SetInsertPoint(promote);
-    llvm::FunctionType* pt = llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy()}, false);
-    Value* callee = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.promote)), b_.getPtrTy());
-    b_.CreateCall(pt, callee, {b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.unit)), b_.getPtrTy())});
-    b_.CreateBr(go);
-  } else {
-    b_.CreateBr(block_at_.at(r_.entry));
-  }
+  b_.CreateBr(block_at_.at(r_.entry));
   for (size_t n = 0; n < r_.blocks.size(); ++n) lower_block(n);
 }
 

@@ -25,8 +25,8 @@ namespace hs::jit {
 
 struct LowerOptions {
   HartLayout layout;
-  // Tier-1 units count their runs in *runs and call promote(unit) when the
-  // count reaches promote_at; nullptr: no counter (tier 2).
+  // Tier-1 units count the runs of their blocks in *runs and call
+  // promote(unit) when the count reaches promote_at; nullptr: no counter.
   uint64_t* runs = nullptr;
   uint64_t promote_at = 0;
   void (*promote)(void* unit) = nullptr;

@@ -45,8 +45,8 @@ struct Region {
 };
 
 // Limits of one region.
-constexpr size_t kMaxRegionBlocks = 48;
-constexpr size_t kMaxRegionInsns = 1024;
+constexpr size_t kMaxRegionBlocks = 24;
+constexpr size_t kMaxRegionInsns = 256;
 
 // The region entered at `b` (cached in `cache`, run from hart.pc's page).
 // Empty (no blocks) if `b` cannot start one: the scratch block of a

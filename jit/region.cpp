@@ -54,6 +54,9 @@ Region form_region(const Hart& hart, const BlockCache& cache, const Decoder& dec
                    const Block& entry) {
   Region r;
   if (cache.cached(entry.vpc, entry.host) != &entry || !hart.fetch_cached(entry.vpc)) return r;
+  // A unit must make progress: one starting with an encoding it leaves to the
+  // interpreter would return at once, and be entered again, forever.
+  if (entry.insns[0].spec >= decoder.specs().size()) return r;
   const uint64_t page = entry.vpc & ~kPageMask;
   const uintptr_t page_host = entry.host - (entry.vpc & kPageMask);
   std::vector<const Block*> blocks{&entry};

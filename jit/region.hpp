@@ -50,7 +50,8 @@ constexpr size_t kMaxRegionInsns = 256;
 
 // The region entered at `b` (cached in `cache`, run from hart.pc's page).
 // Empty (no blocks) if `b` cannot start one: the scratch block of a
-// page-straddling instruction, or a page the exec TLB cannot cache.
+// page-straddling instruction, a page the exec TLB cannot cache, or a block
+// starting with an illegal encoding.
 Region form_region(const Hart& hart, const BlockCache& cache, const Decoder& decoder,
                    const Block& b);
 

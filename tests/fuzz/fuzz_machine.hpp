@@ -65,7 +65,7 @@ inline std::vector<uint8_t> state_of(Guest& g) {
     const auto* p = reinterpret_cast<const uint8_t*>(&v);
     out.insert(out.end(), p, p + sizeof v);
   };
-  put(h.x);
+  for (unsigned r = 0; r < 32; ++r) put(h.x[r]);  // not x[32], the sink of writes to x0
   put(h.f);
   for (uint64_t v : {h.pc, h.position, h.instret, h.mstatus, h.mie, h.mip, h.mtvec, h.mscratch,
                      h.mepc, h.mcause, h.mtval, h.medeleg, h.mideleg, h.stvec, h.sscratch, h.sepc,

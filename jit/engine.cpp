@@ -239,9 +239,7 @@ void Engine::enqueue(Unit& u, bool tier2) {
 
 void Engine::promote(void* unit) {
   // Called from tier-1 code on the guest thread: only queue the work.
-  Engine* e = g_engine;
-  if (!e || e->options_.mode == Mode::kSync) return;  // sync units stay at tier 1
-  e->enqueue(*static_cast<Unit*>(unit), true);
+  g_engine->enqueue(*static_cast<Unit*>(unit), true);
 }
 
 void Engine::worker() {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/hart.hpp"
 
@@ -81,10 +82,32 @@ class Lowerer {
   // handler that set block_exit, exit there as the loop would not chain.
   void leave_block(uint64_t pc, Value* done);
   void leave_block(Value* pc, Value* done, bool internal_switch);
+  // Where a block ran a fallback handler that set block_exit: exit to `pc`.
+  void exit_if_block_exit(Value* pc, Value* done);
   BasicBlock* new_bb(const char* name) { return BasicBlock::Create(c_, name, fn_); }
   void cond_br_likely(Value* cond, BasicBlock* likely, BasicBlock* unlikely);
   // Pointer to the TLB entry for va in set dtlb, type t.
   Value* tlb_entry(Value* va, AccessType t);
+  // True if entry `e` maps the `size` bytes at va (Hart::data_hit's test).
+  Value* tlb_hit(Value* e, Value* va, unsigned size) {
+    return b_.CreateAnd(b_.CreateICmpEQ(hart_load(i64(), e), b_.CreateLShr(va, kPageShift)),
+                        b_.CreateICmpULE(b_.CreateAnd(va, kPageSize - 1), c64(kPageSize - size)));
+  }
+  // Host address of va through the entry `e` that maps it.
+  Value* tlb_host(Value* e, Value* va) {
+    Value* addend = hart_load(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8));
+    return b_.CreateIntToPtr(b_.CreateAdd(addend, va), b_.getPtrTy());
+  }
+  // A host address as an IR pointer constant.
+  Value* ptr(const void* p) { return b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(p)), b_.getPtrTy()); }
+  // Calls the host function at `fn` (C calling convention).
+  Value* call(const void* fn, llvm::Type* ret, std::initializer_list<Value*> args) {
+    std::vector<llvm::Type*> types;
+    for (Value* a : args) types.push_back(a->getType());
+    return b_.CreateCall(llvm::FunctionType::get(ret, types, false), ptr(fn), args);
+  }
+  // True while no helper has asked the unit to end (hart.block_exit clear).
+  Value* block_exit_clear() { return b_.CreateICmpEQ(hart_load(i8(), o_.layout.block_exit), b_.getInt8(0)); }
   static_assert(sizeof(TlbEntry) == 16);
   void lower_block(size_t n);
   // Tier 1 counts block runs; at promote_at the unit is compiled again, optimised.
@@ -289,29 +312,23 @@ void Lowerer::go_to(uint64_t pc, Value* done) {
   exit(c64(pc), Flow::kJump, done);
 }
 
+void Lowerer::exit_if_block_exit(Value* pc, Value* done) {
+  if (!block_has_fallback_) return;
+  BasicBlock* stay = new_bb("chain");
+  BasicBlock* out = new_bb("block_exit");
+  cond_br_likely(block_exit_clear(), stay, out);
+  b_.SetInsertPoint(out);
+  exit(pc, Flow::kJump, done);
+  b_.SetInsertPoint(stay);
+}
+
 void Lowerer::leave_block(uint64_t pc, Value* done) {
-  if (block_has_fallback_) {
-    BasicBlock* stay = new_bb("chain");
-    BasicBlock* out = new_bb("block_exit");
-    Value* be = hart_load(i8(), o_.layout.block_exit);
-    cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), stay, out);
-    b_.SetInsertPoint(out);
-    exit(c64(pc), Flow::kJump, done);
-    b_.SetInsertPoint(stay);
-  }
+  exit_if_block_exit(c64(pc), done);
   go_to(pc, done);
 }
 
 void Lowerer::leave_block(Value* pc, Value* done, bool internal_switch) {
-  if (block_has_fallback_) {
-    BasicBlock* stay = new_bb("chain");
-    BasicBlock* out = new_bb("block_exit");
-    Value* be = hart_load(i8(), o_.layout.block_exit);
-    cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), stay, out);
-    b_.SetInsertPoint(out);
-    exit(pc, Flow::kJump, done);
-    b_.SetInsertPoint(stay);
-  }
+  exit_if_block_exit(pc, done);
   if (!internal_switch || block_at_.empty()) {
     exit(pc, Flow::kJump, done);
     return;
@@ -378,9 +395,7 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
   llvm::Type* t = b_.getIntNTy(8 * size);
   Value* va = b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
   Value* e = tlb_entry(va, kRead);
-  Value* tag = hart_load(i64(), e);
-  Value* hit = b_.CreateAnd(b_.CreateICmpEQ(tag, b_.CreateLShr(va, kPageShift)),
-                            b_.CreateICmpULE(b_.CreateAnd(va, kPageSize - 1), c64(kPageSize - size)));
+  Value* hit = tlb_hit(e, va, size);
   BasicBlock* fast = new_bb("load_hit");
   BasicBlock* slow = new_bb("load_miss");
   BasicBlock* slow_ok = new_bb("load_miss_ok");
@@ -390,17 +405,14 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
   cond_br_likely(hit, fast, slow);
 
   b_.SetInsertPoint(fast);
-  Value* addend = hart_load(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8));
-  Value* host = b_.CreateIntToPtr(b_.CreateAdd(addend, va), b_.getPtrTy());
+  Value* host = tlb_host(e, va);
   llvm::LoadInst* v_fast = in_scope(b_.CreateAlignedLoad(t, host, llvm::Align(1)), false);
   b_.CreateBr(join);
 
   b_.SetInsertPoint(slow);
   sync_position();
-  llvm::FunctionType* ft =
-      llvm::FunctionType::get(b_.getInt1Ty(), {b_.getPtrTy(), i64(), b_.getInt32Ty(), b_.getPtrTy()}, false);
-  Value* callee = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(&hs_jit_load)), b_.getPtrTy());
-  Value* ok = b_.CreateCall(ft, callee, {hart_, va, b_.getInt32(size), tmp_});
+  Value* ok = call(reinterpret_cast<const void*>(&hs_jit_load), b_.getInt1Ty(),
+                   {hart_, va, b_.getInt32(size), tmp_});
   b_.CreateCondBr(ok, slow_ok, trap);
 
   b_.SetInsertPoint(trap);
@@ -408,8 +420,7 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
 
   b_.SetInsertPoint(slow_ok);
   Value* v_slow = b_.CreateTrunc(b_.CreateLoad(i64(), tmp_), t);
-  Value* be = hart_load(i8(), o_.layout.block_exit);
-  cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), join, mmio);
+  cond_br_likely(block_exit_clear(), join, mmio);
 
   b_.SetInsertPoint(mmio);  // a device was read: the loop must look at interrupts
   set_x(i.rd, sign ? b_.CreateSExt(v_slow, i64()) : b_.CreateZExt(v_slow, i64()));
@@ -428,9 +439,7 @@ Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   Value* va = b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
   Value* value = x(i.rs2);
   Value* e = tlb_entry(va, kWrite);
-  Value* tag = hart_load(i64(), e);
-  Value* hit = b_.CreateAnd(b_.CreateICmpEQ(tag, b_.CreateLShr(va, kPageShift)),
-                            b_.CreateICmpULE(b_.CreateAnd(va, kPageSize - 1), c64(kPageSize - size)));
+  Value* hit = tlb_hit(e, va, size);
   BasicBlock* fast = new_bb("store_hit");
   BasicBlock* slow = new_bb("store_miss");
   BasicBlock* slow_ok = new_bb("store_miss_ok");
@@ -440,17 +449,14 @@ Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   cond_br_likely(hit, fast, slow);
 
   b_.SetInsertPoint(fast);
-  Value* addend = hart_load(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8));
-  Value* host = b_.CreateIntToPtr(b_.CreateAdd(addend, va), b_.getPtrTy());
+  Value* host = tlb_host(e, va);
   in_scope(b_.CreateAlignedStore(b_.CreateTrunc(value, t), host, llvm::Align(1)), false);
   b_.CreateBr(join);
 
   b_.SetInsertPoint(slow);
   sync_position();
-  llvm::FunctionType* ft =
-      llvm::FunctionType::get(b_.getInt1Ty(), {b_.getPtrTy(), i64(), b_.getInt32Ty(), i64()}, false);
-  Value* callee = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(&hs_jit_store)), b_.getPtrTy());
-  Value* ok = b_.CreateCall(ft, callee, {hart_, va, b_.getInt32(size), value});
+  Value* ok = call(reinterpret_cast<const void*>(&hs_jit_store), b_.getInt1Ty(),
+                   {hart_, va, b_.getInt32(size), value});
   b_.CreateCondBr(ok, slow_ok, trap);
 
   b_.SetInsertPoint(trap);
@@ -458,8 +464,7 @@ Next Lowerer::store(const DecodedInsn& i, unsigned size) {
 
   // MMIO, or a write to a page holding code (maybe this unit's): end here.
   b_.SetInsertPoint(slow_ok);
-  Value* be = hart_load(i8(), o_.layout.block_exit);
-  cond_br_likely(b_.CreateICmpEQ(be, b_.getInt8(0)), join, out);
+  cond_br_likely(block_exit_clear(), join, out);
   b_.SetInsertPoint(out);
   exit(c64(i.pc + i.len), Flow::kEndBlock, done_here(1));
 
@@ -480,10 +485,7 @@ Next Lowerer::fallback(const DecodedInsn& i) {
   flush_x(i.rs2);
   flush_x(i.rd);
   sync_position();
-  llvm::FunctionType* ft = llvm::FunctionType::get(i8(), {b_.getPtrTy(), b_.getPtrTy()}, false);
-  Value* callee = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(&hs_jit_exec)), b_.getPtrTy());
-  Value* insn = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(&i)), b_.getPtrTy());
-  Value* flow = b_.CreateCall(ft, callee, {hart_, insn});
+  Value* flow = call(reinterpret_cast<const void*>(&hs_jit_exec), i8(), {hart_, ptr(&i)});
   reload_x(i.rd);
   BasicBlock* next = new_bb("next");
   BasicBlock* jump = new_bb("jump");
@@ -510,16 +512,14 @@ Next Lowerer::fallback(const DecodedInsn& i) {
 // ---- the unit ----
 
 void Lowerer::count_run() {
-  Value* runs_ptr = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.runs)), b_.getPtrTy());
+  Value* runs_ptr = ptr(o_.runs);
   Value* runs = b_.CreateAdd(b_.CreateLoad(i64(), runs_ptr), c64(1));
   b_.CreateStore(runs, runs_ptr);
   BasicBlock* promote = new_bb("promote");
   BasicBlock* go = new_bb("counted");
   cond_br_likely(b_.CreateICmpNE(runs, c64(o_.promote_at)), go, promote);
   b_.SetInsertPoint(promote);
-  llvm::FunctionType* pt = llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy()}, false);
-  Value* callee = b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.promote)), b_.getPtrTy());
-  b_.CreateCall(pt, callee, {b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(o_.unit)), b_.getPtrTy())});
+  call(reinterpret_cast<const void*>(o_.promote), b_.getVoidTy(), {ptr(o_.unit)});
   b_.CreateBr(go);
   b_.SetInsertPoint(go);
 }

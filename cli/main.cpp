@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "cli/commands.hpp"
 #include "core/user_error.hpp"
 #include "devices/disk.hpp"
+#include "jit/jit.hpp"
 #include "replay/manifest.hpp"
 #include "schemas/framing.hpp"
 
@@ -40,6 +42,20 @@ int run_cli(int argc, char** argv) {
 }  // namespace
 }  // namespace hs
 
+namespace {
+// The exit code, after stopping the LLVM tier's compile thread: exit()
+// destroys LLVM's static objects, which a compilation still running would
+// use. One that is mid-unit is not waited for: the process leaves without
+// static destructors then (every file is closed by now; stdio is flushed).
+int leave(int code) {
+  if (!hs::jit::shutdown()) {
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
+  return code;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   // User mistakes and unusable files: one line on stderr, exit 2.
   auto fail = [](const std::exception& e) {
@@ -48,16 +64,16 @@ int main(int argc, char** argv) {
     return hs::kExitUsage;
   };
   try {
-    return hs::run_cli(argc, argv);
+    return leave(hs::run_cli(argc, argv));
   } catch (const hs::UserError& e) {
-    return fail(e);
+    return leave(fail(e));
   } catch (const hs::FormatError& e) {
-    return fail(e);
+    return leave(fail(e));
   } catch (const hs::DiskError& e) {
-    return fail(e);
+    return leave(fail(e));
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "hindsight: internal error: {}\n", e.what());
-    return 70;
+    return leave(70);
   }
 }

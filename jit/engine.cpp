@@ -130,6 +130,7 @@ class Engine {
   // changes with every eviction.
   uint64_t maybe_evict();
   Stats stats();
+  bool shutdown();
   void set_options(const Options& o) { options_ = o; }
 
  private:
@@ -158,6 +159,7 @@ class Engine {
   std::condition_variable queue_cv_;
   std::deque<std::pair<Unit*, bool>> queue_;
   bool stop_ = false;
+  bool busy_ = false;  // the worker is compiling (queue_mu_)
   std::thread thread_;
   uint64_t next_name_ = 0;
 };
@@ -194,7 +196,21 @@ Engine::~Engine() {
     stop_ = true;
   }
   queue_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Engine::shutdown() {
+  bool idle;
+  {
+    std::lock_guard lock(queue_mu_);
+    stop_ = true;
+    queue_.clear();
+    idle = !busy_;
+  }
+  queue_cv_.notify_all();
+  if (!idle) return false;
   thread_.join();
+  return true;
 }
 
 CompiledUnit* Engine::hot(Hart& hart, BlockCache& cache, Block& b) {
@@ -251,8 +267,11 @@ void Engine::worker() {
       if (stop_) return;
       job = queue_.front();
       queue_.pop_front();
+      busy_ = true;
     }
     compile(*job.first, job.second);
+    std::lock_guard lock(queue_mu_);
+    busy_ = false;
   }
 }
 
@@ -440,5 +459,7 @@ void enable(const Options& options) {
 }
 
 Stats stats() { return g_engine ? g_engine->stats() : Stats{}; }
+
+bool shutdown() { return !g_engine || g_engine->shutdown(); }
 
 }  // namespace hs::jit

@@ -32,6 +32,13 @@ Mode mode_from_env(Mode fallback);
 // kOff). Call before building machines; calling again replaces the options.
 void enable(const Options& options);
 
+// Stops the compile thread before the process exits: LLVM's own static
+// objects are destroyed by exit(), so no compilation may still be running
+// then. Returns false if a compilation is in progress (it is not waited
+// for); the caller must then leave with std::_Exit after flushing its
+// output. Without an engine, or with the thread idle, returns true.
+bool shutdown();
+
 struct Stats {
   uint64_t units = 0;           // units compiled (tier 1)
   uint64_t promoted = 0;        // units compiled again at tier 2

@@ -165,7 +165,13 @@ StopReason Machine::run(Position until, bool step_over_breakpoint) {
       continue;
     }
     hart_.wfi = false;
-    const uint64_t stop_at = std::min({until, deadline, Position{next_poll_}, input_at}).v;
+    // Exact stop points (the target, device deadlines, journaled input) may
+    // fall inside a block. The poll point only has to come round often: it
+    // ends the chain at the first block boundary past it, so a block never
+    // starts mid-way because of it (such entries would decode and compile
+    // regions again at every phase of a loop the poll interval divides).
+    const uint64_t stop_at = std::min({until, deadline, input_at}).v;
+    const uint64_t poll_at = std::min(stop_at, next_poll_);
     // Fast path: chain blocks while only plain control flow happens. Whatever
     // can change interrupt state or deadlines (CSR writes, MMIO, traps, WFI)
     // ends its block with another flow and brings us back to the checks above.
@@ -180,11 +186,12 @@ StopReason Machine::run(Position until, bool step_over_breakpoint) {
         ++hart_.position;
         break;
       }
-      if (!execute(*b, std::max<uint64_t>(stop_at - hart_.position, 1))) {
+      const uint64_t pos = hart_.position;
+      if (!execute(*b, std::min(stop_at - pos, std::max<uint64_t>(poll_at - pos, b->count)))) {
         if (hart_.watch_hit.hit) return StopReason::kWatchpoint;
         break;
       }
-      if (hart_.position >= stop_at || at_breakpoint()) break;
+      if (hart_.position >= poll_at || at_breakpoint()) break;
       b = blocks_.next(hart_, *b);
     }
   }

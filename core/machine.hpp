@@ -54,7 +54,8 @@ class Machine {
   // Devices whose next_deadline()/advance() the loop must honour.
   void add_timed_device(Device* dev) { timed_.push_back(dev); }
 
-  // Called at every poll point (every kPollInterval positions) and while idle;
+  // Called at every poll point (the first block boundary past each multiple
+  // of kPollInterval positions) and while idle;
   // pushes host input (console bytes) into devices. `idle_wait` is called when
   // the hart waits with no deadline: it may block for input and returns false
   // if no input can ever arrive.

@@ -59,6 +59,7 @@ struct Unit : CompiledUnit {
   explicit Unit(Region r) : region(std::move(r)) {}
   Region region;
   uint64_t runs = 0;  // counted by tier-1 code
+  bool optimised = false;  // the entry is tier-2 code
 };
 
 // Compiles tier-1 modules quickly (no codegen optimisation) and tier-2
@@ -220,11 +221,15 @@ CompiledUnit* Engine::hot(Hart& hart, BlockCache& cache, Block& b) {
   }
   const auto* page_host = reinterpret_cast<const uint8_t*>(b.host - (b.vpc & (kPageSize - 1)));
   {
-    std::lock_guard lock(cache_mu_);
+    std::unique_lock lock(cache_mu_);
     if (auto it = units_.find(b.vpc); it != units_.end()) {
       for (auto& u : it->second) {
         if (u->region.matches(cache, page_host)) {
           ++stats_.reused;
+          if (options_.mode == Mode::kSync && options_.sync_optimised && !u->optimised) {
+            lock.unlock();
+            compile(*u, true);
+          }
           return u.get();
         }
       }
@@ -239,7 +244,7 @@ CompiledUnit* Engine::hot(Hart& hart, BlockCache& cache, Block& b) {
     units_[b.vpc].push_back(std::move(owned));
   }
   if (options_.mode == Mode::kSync)
-    compile(*u, false);
+    compile(*u, options_.sync_optimised);
   else
     enqueue(*u, false);
   return u;
@@ -338,6 +343,7 @@ void Engine::compile(Unit& u, bool tier2) {
   const std::string name = "hs_unit_" + std::to_string(next_name_++);
   LowerOptions lo;
   lo.layout = layout_;
+  lo.write_through = !tier2;
   if (!tier2 && options_.mode == Mode::kAsync) {
     lo.runs = &u.runs;
     lo.promote_at = options_.promote_at;
@@ -359,6 +365,7 @@ void Engine::compile(Unit& u, bool tier2) {
         ok = false;
       } else if (sym) {
         u.entry.store(sym->toPtr<UnitEntry>(), std::memory_order_release);
+        u.optimised = tier2;
       } else {
         error = llvm::toString(sym.takeError());
         ok = false;
@@ -369,6 +376,11 @@ void Engine::compile(Unit& u, bool tier2) {
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  static const bool log = std::getenv("HINDSIGHT_JIT_LOG") != nullptr;
+  if (log)
+    std::fprintf(stderr, "hindsight: jit: %s tier %d 0x%llx %zu blocks %zu insns %.1f ms\n", name.c_str(),
+                 tier2 ? 2 : 1, static_cast<unsigned long long>(u.region.entry), u.region.blocks.size(),
+                 u.region.instructions(), seconds * 1e3);
   std::lock_guard lock(cache_mu_);
   stats_.compile_seconds += seconds;
   if (!ok) {

@@ -19,6 +19,9 @@ struct Options {
   uint32_t threshold = 200;
   // Block runs inside a tier-1 unit before it is compiled again with O2.
   uint64_t promote_at = 50000;
+  // kSync: compile every unit optimised (tier 2) at once, and a tier-1 unit
+  // found in the cache again (the differential fuzzer tests both tiers).
+  bool sync_optimised = false;
   // Bytes of object code kept before the code cache is emptied.
   uint64_t cache_bytes = 256ull << 20;
 };

@@ -130,7 +130,13 @@ class Lowerer {
   // The data-TLB sets of loads and stores, fixed for the unit's life: the
   // set (dtlb) changes only with privilege or mstatus, which end the unit.
   Value* tlb_set_[2] = {};
-  std::bitset<32> written_;
+  // Registers whose SSA value may differ from the hart's copy: written on
+  // some path from the unit's entry to the current point. Exits store only
+  // these (dirty_in_: the same at each block's entry, a dataflow fixed point
+  // over the region's internal edges).
+  std::bitset<32> dirty_;
+  std::vector<std::bitset<32>> dirty_in_;
+  void compute_dirty_in();
   std::unordered_map<uint64_t, BasicBlock*> block_at_;
   // Current instruction: block entry count and index within the block.
   Value* done_blk_ = nullptr;
@@ -271,10 +277,14 @@ Value* Lowerer::x(unsigned r) {
 void Lowerer::set_x(unsigned r, Value* v) {
   if (r == 0 || r >= 32) return;  // x0 and the sink register
   b_.CreateStore(v, regs_[r]);
+  if (o_.write_through)
+    hart_store(v, o_.layout.x + 8 * r);
+  else
+    dirty_[r] = true;
 }
 
 void Lowerer::flush_x(unsigned r) {
-  if (r == 0 || r >= 32) return;
+  if (r == 0 || r >= 32 || !dirty_[r]) return;
   hart_store(b_.CreateLoad(i64(), regs_[r]), o_.layout.x + 8 * r);
 }
 
@@ -290,8 +300,7 @@ void Lowerer::sync_position() {
 }
 
 void Lowerer::exit(Value* pc, Flow flow, Value* done) {
-  for (unsigned r = 1; r < 32; ++r)
-    if (written_[r]) flush_x(r);
+  for (unsigned r = 1; r < 32; ++r) flush_x(r);
   hart_store(pc, o_.layout.pc);
   hart_store(b_.CreateAdd(pos0_, done), o_.layout.position);
   hart_store(b_.CreateAdd(ins0_, done), o_.layout.instret);
@@ -479,7 +488,7 @@ Next Lowerer::end_block(const DecodedInsn& i) {
 
 Next Lowerer::fallback(const DecodedInsn& i) {
   block_has_fallback_ = true;
-  // Handlers read x[rs1]/x[rs2] and write x[rd] at most; flushing rd too
+  // Handlers read x[rs1]/x[rs2] and write x[rd] at most; storing rd too
   // keeps the reload below exact when the handler does not write it.
   flush_x(i.rs1);
   flush_x(i.rs2);
@@ -487,6 +496,9 @@ Next Lowerer::fallback(const DecodedInsn& i) {
   sync_position();
   Value* flow = call(reinterpret_cast<const void*>(&hs_jit_exec), i8(), {hart_, ptr(&i)});
   reload_x(i.rd);
+  // Both copies of the three agree now.
+  for (unsigned r : {i.rs1, i.rs2, i.rd})
+    if (r < 32) dirty_[r] = false;
   BasicBlock* next = new_bb("next");
   BasicBlock* jump = new_bb("jump");
   BasicBlock* end = new_bb("end_block");
@@ -524,10 +536,50 @@ void Lowerer::count_run() {
   b_.SetInsertPoint(go);
 }
 
+void Lowerer::compute_dirty_in() {
+  // Per block: the registers it may write, and the region blocks control
+  // may pass to (a superset is fine: it only adds stores that change nothing).
+  const size_t n = r_.blocks.size();
+  std::unordered_map<uint64_t, size_t> index;
+  for (size_t k = 0; k < n; ++k) index.emplace(r_.blocks[k].vpc, k);
+  std::vector<std::bitset<32>> writes(n);
+  std::vector<std::vector<size_t>> succ(n);
+  for (size_t k = 0; k < n; ++k) {
+    auto add = [&](uint64_t pc) {
+      if (auto it = index.find(pc); it != index.end()) succ[k].push_back(it->second);
+    };
+    for (const DecodedInsn& i : r_.blocks[k].insns) {
+      if (i.rd > 0 && i.rd < 32) writes[k][i.rd] = true;
+      if (i.spec >= specs_.size()) continue;
+      const InsnSpec& s = specs_[i.spec];
+      if (s.format == Format::kB || std::strcmp(s.name, "jal") == 0)
+        add(i.pc + static_cast<uint64_t>(static_cast<int64_t>(i.imm)));
+      else if (std::strcmp(s.name, "jalr") == 0)
+        for (size_t t = 0; t < n; ++t) succ[k].push_back(t);
+    }
+    const DecodedInsn& last = r_.blocks[k].insns.back();
+    add(last.pc + last.len);
+  }
+  dirty_in_.assign(n, {});
+  if (o_.write_through) return;  // nothing is ever dirty
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t k = 0; k < n; ++k) {
+      const std::bitset<32> out = dirty_in_[k] | writes[k];
+      for (size_t t : succ[k]) {
+        if ((dirty_in_[t] | out) == dirty_in_[t]) continue;
+        dirty_in_[t] |= out;
+        changed = true;
+      }
+    }
+  }
+}
+
 void Lowerer::lower_block(size_t n) {
   const RegionBlock& rb = r_.blocks[n];
   b_.SetInsertPoint(block_at_.at(rb.vpc));
   block_has_fallback_ = false;
+  dirty_ = dirty_in_[n];
   done_blk_ = b_.CreateLoad(i64(), done_);
   k_ = 0;
   // Budget: the whole block must fit, or the interpreter runs it.
@@ -576,11 +628,9 @@ void Lowerer::lower(const std::string& name) {
   b_.SetInsertPoint(entry);
   std::bitset<32> used;
   for (const RegionBlock& rb : r_.blocks)
-    for (const DecodedInsn& i : rb.insns) {
+    for (const DecodedInsn& i : rb.insns)
       for (unsigned r : {i.rs1, i.rs2, i.rd})
         if (r > 0 && r < 32) used[r] = true;
-      if (i.rd > 0 && i.rd < 32) written_[i.rd] = true;
-    }
   for (unsigned r = 1; r < 32; ++r) {
     if (!used[r]) continue;
     regs_[r] = b_.CreateAlloca(i64(), nullptr, "x" + std::to_string(r));
@@ -599,6 +649,7 @@ void Lowerer::lower(const std::string& name) {
   ins0_ = hart_load(i64(), o_.layout.instret);
   b_.CreateStore(c64(0), done_);
   for (const RegionBlock& rb : r_.blocks) block_at_.emplace(rb.vpc, new_bb("block"));
+  compute_dirty_in();
   b_.CreateBr(block_at_.at(r_.entry));
   for (size_t n = 0; n < r_.blocks.size(); ++n) lower_block(n);
 }

@@ -1,12 +1,12 @@
 // Differential libFuzzer target for the LLVM tier: the same random guest code
 // (tests/fuzz/fuzz_machine.hpp: traps, interrupts, paging, self-modifying
 // stores, page crossings) runs on the interpreter and compiled (the JIT in
-// synchronous mode, every block compiled before its first run), and the
-// architectural state and RAM must come out bit for bit equal (docs/
-// determinism.md, rule 5). A third machine runs compiled in irregular slices
-// down to one position, forgetting decoded blocks between slices as a
-// snapshot restore does: budgets cut units short, and units are found again
-// in the code cache by content.
+// synchronous mode, every block compiled at tier 1 before its first run), and
+// the architectural state and RAM must come out bit for bit equal (docs/
+// determinism.md, rule 5). A third machine runs units optimised (tier 2) in
+// irregular slices down to one position, forgetting decoded blocks between
+// slices as a snapshot restore does: budgets cut units short, and units are
+// found again in the code cache by content and recompiled optimised.
 //
 // Input layout (fuzz_guest's, whose seeds it shares): byte 0 seeds the
 // slices and the first timer deadline, byte 1 is unused, bit 0 of byte 2
@@ -42,6 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const StopReason a = run(interpreted, kPositions, seed, false);
   const StopReason b = run(compiled, kPositions, seed, false);
+  o.sync_optimised = true;
+  jit::enable(o);
   const StopReason c = run(sliced, kPositions, seed, true);
   require(a == b && a == c);
   const std::vector<uint8_t> expected = state_of(interpreted);

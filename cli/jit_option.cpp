@@ -15,6 +15,7 @@ void JitOption::add_to(CLI::App& cmd) {
 void JitOption::apply() const {
   jit::Options o;
   o.mode = mode.empty() ? jit::mode_from_env(jit::Mode::kOff) : jit::parse_mode(mode);
+  jit::tune_from_env(o);
   jit::enable(o);
 }
 

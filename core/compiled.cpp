@@ -65,7 +65,19 @@ extern "C" bool hs_jit_store(Hart* h, uint64_t va, uint32_t size, uint64_t value
 }
 
 extern "C" uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn) {
-  return static_cast<uint8_t>(insn->fn(*h, *insn));
+  const Flow f = insn->fn(*h, *insn);
+  // Where the unit ends: pc, position and instret as Machine::run_block
+  // leaves them (a jump's handler has set pc).
+  if (f != Flow::kNext) {
+    if (f == Flow::kTrap) {
+      h->pc = insn->pc;
+    } else {
+      if (f != Flow::kJump) h->pc = insn->pc + insn->len;
+      ++h->position;
+      ++h->instret;
+    }
+  }
+  return static_cast<uint8_t>(f);
 }
 
 }  // namespace hs

@@ -51,6 +51,9 @@ using UnitEntry = Flow (*)(Hart& hart, uint64_t budget);
 // otherwise (see CompiledTier::safe_point).
 struct CompiledUnit {
   std::atomic<UnitEntry> entry{nullptr};
+  // Runs of the entry block interpreted while `entry` was null: how much
+  // the wait for this unit costs (the tier compiles the costliest first).
+  std::atomic<uint32_t> waiting{0};
 };
 
 // A compiled tier attached to one machine. Called on the guest thread only.
@@ -99,7 +102,8 @@ bool hs_jit_load(Hart* h, uint64_t va, uint32_t size, uint64_t* out);
 // block_exit after MMIO or a write to a page holding code.
 bool hs_jit_store(Hart* h, uint64_t va, uint32_t size, uint64_t value);
 // Runs one decoded instruction whose `fn` is its single-instruction handler
-// (InsnHandlers::exec) and returns its Flow.
+// (InsnHandlers::exec) and returns its Flow. Unless that is kNext, pc,
+// position and instret are left where the unit must return with that Flow.
 uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn);
 }
 

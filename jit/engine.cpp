@@ -24,10 +24,10 @@
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/CommandLine.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Target/TargetMachine.h>
-#include <llvm/Transforms/InstCombine/InstCombine.h>
 #include <llvm/Transforms/Scalar/EarlyCSE.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 #include <llvm/Transforms/Utils/Mem2Reg.h>
@@ -35,8 +35,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <deque>
+#include <algorithm>
 #include <mutex>
+#include <sstream>
 #include <unistd.h>
 #include <thread>
 #include <unordered_map>
@@ -58,7 +59,8 @@ namespace orc = llvm::orc;
 struct Unit : CompiledUnit {
   explicit Unit(Region r) : region(std::move(r)) {}
   Region region;
-  uint64_t runs = 0;  // counted by tier-1 code
+  uint64_t runs = 0;  // block runs, counted by tier-1 code (racy reads elsewhere)
+  uint64_t runs_queued = 0;  // `runs` when queued for tier 2
   bool optimised = false;  // the entry is tier-2 code
 };
 
@@ -136,6 +138,7 @@ class Engine {
 
  private:
   static void promote(void* unit);
+  static uint64_t pending(const std::pair<Unit*, bool>& job);
   void compile(Unit& u, bool tier2);
   void optimise(llvm::Module& m, bool tier2);
   static void dump(const llvm::Module& m, const std::string& name, bool tier2);
@@ -158,7 +161,9 @@ class Engine {
   std::mutex code_mu_;  // LLJIT additions and removals
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
-  std::deque<std::pair<Unit*, bool>> queue_;
+  // Units waiting for a compile (tier 2 if the flag is set); the worker
+  // takes the one with the most runs since it was queued (pending()).
+  std::vector<std::pair<Unit*, bool>> queue_;
   bool stop_ = false;
   bool busy_ = false;  // the worker is compiling (queue_mu_)
   std::thread thread_;
@@ -168,6 +173,16 @@ class Engine {
 Engine* g_engine = nullptr;
 
 Engine::Engine(const Options& o) : options_(o) {
+  // HINDSIGHT_LLVM_ARGS passes options to LLVM (debugging), e.g.
+  // "-fast-isel-report-on-fallback" (warnings are printed with it set).
+  if (const char* args = std::getenv("HINDSIGHT_LLVM_ARGS")) {
+    std::vector<std::string> words{"hindsight"};
+    std::istringstream in(args);
+    for (std::string w; in >> w;) words.push_back(w);
+    std::vector<const char*> argv;
+    for (auto& w : words) argv.push_back(w.c_str());
+    llvm::cl::ParseCommandLineOptions(static_cast<int>(argv.size()), argv.data());
+  }
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   auto jtmb = llvm::cantFail(orc::JITTargetMachineBuilder::detectHost());
@@ -253,9 +268,19 @@ CompiledUnit* Engine::hot(Hart& hart, BlockCache& cache, Block& b) {
 void Engine::enqueue(Unit& u, bool tier2) {
   {
     std::lock_guard lock(queue_mu_);
+    if (tier2) u.runs_queued = u.runs;
     queue_.emplace_back(&u, tier2);
   }
   queue_cv_.notify_one();
+}
+
+// How much running the unit (at tier 1, or interpreted) has cost since it
+// was queued, in runs. The guest thread updates both counters without
+// locks: these reads only steer the order of compiles.
+uint64_t Engine::pending(const std::pair<Unit*, bool>& job) {
+  Unit& u = *job.first;
+  if (!job.second) return u.waiting.load(std::memory_order_relaxed);
+  return std::atomic_ref<uint64_t>(u.runs).load(std::memory_order_relaxed) - u.runs_queued;
 }
 
 void Engine::promote(void* unit) {
@@ -270,8 +295,12 @@ void Engine::worker() {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
       if (stop_) return;
-      job = queue_.front();
-      queue_.pop_front();
+      auto best = std::max_element(queue_.begin(), queue_.end(), [](const auto& a, const auto& b) {
+        return pending(a) < pending(b);
+      });
+      job = *best;
+      *best = queue_.back();
+      queue_.pop_back();
       busy_ = true;
     }
     compile(*job.first, job.second);
@@ -301,11 +330,11 @@ void Engine::optimise(llvm::Module& m, bool tier2) {
     mpm.run(m, mam);
     return;
   }
-  // Tier 1: registers into SSA and the obvious clean-ups, nothing costly.
+  // Tier 1: registers into SSA and the obvious clean-ups, nothing costly
+  // (InstCombine took a third of tier 1's pass time in a Linux boot).
   llvm::FunctionPassManager fpm;
   fpm.addPass(llvm::PromotePass());
   fpm.addPass(llvm::EarlyCSEPass());
-  fpm.addPass(llvm::InstCombinePass());
   fpm.addPass(llvm::SimplifyCFGPass());
   llvm::ModulePassManager mpm;
   mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
@@ -330,7 +359,15 @@ void Engine::compile(Unit& u, bool tier2) {
   std::string diagnostics;
   ctx->setDiagnosticHandlerCallBack(
       [](const llvm::DiagnosticInfo* d, void* out) {
-        if (d->getSeverity() != llvm::DS_Error) return;
+        static const bool verbose = std::getenv("HINDSIGHT_LLVM_ARGS") != nullptr;
+        if (d->getSeverity() != llvm::DS_Error) {
+          if (verbose) {
+            llvm::DiagnosticPrinterRawOStream p(llvm::errs());
+            d->print(p);
+            llvm::errs() << "\n";
+          }
+          return;
+        }
         llvm::raw_string_ostream os(*static_cast<std::string*>(out));
         llvm::DiagnosticPrinterRawOStream printer(os);
         d->print(printer);
@@ -343,7 +380,7 @@ void Engine::compile(Unit& u, bool tier2) {
   const std::string name = "hs_unit_" + std::to_string(next_name_++);
   LowerOptions lo;
   lo.layout = layout_;
-  lo.write_through = !tier2;
+  lo.optimised = tier2;
   if (!tier2 && options_.mode == Mode::kAsync) {
     lo.runs = &u.runs;
     lo.promote_at = options_.promote_at;
@@ -453,6 +490,11 @@ Mode parse_mode(const std::string& s) {
 Mode mode_from_env(Mode fallback) {
   const char* v = std::getenv("HINDSIGHT_JIT");
   return v && *v ? parse_mode(v) : fallback;
+}
+
+void tune_from_env(Options& o) {
+  if (const char* v = std::getenv("HINDSIGHT_JIT_THRESHOLD")) o.threshold = static_cast<uint32_t>(std::strtoul(v, nullptr, 0));
+  if (const char* v = std::getenv("HINDSIGHT_JIT_PROMOTE")) o.promote_at = std::strtoull(v, nullptr, 0);
 }
 
 void enable(const Options& options) {

@@ -31,6 +31,10 @@ Mode parse_mode(const std::string& s);
 // Reads HINDSIGHT_JIT (on|off|sync) if set, else `fallback`.
 Mode mode_from_env(Mode fallback);
 
+// Tuning knobs for experiments: HINDSIGHT_JIT_THRESHOLD and
+// HINDSIGHT_JIT_PROMOTE override threshold and promote_at.
+void tune_from_env(Options& o);
+
 // Makes every Machine built from now on use the LLVM tier (or none, for
 // kOff). Call before building machines; calling again replaces the options.
 void enable(const Options& options);

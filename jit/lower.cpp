@@ -67,12 +67,11 @@ class Lowerer {
   void hart_store(Value* v, size_t offset) { in_scope(b_.CreateStore(v, field(offset)), true); }
   Value* x(unsigned r);
   void set_x(unsigned r, Value* v);
-  void flush_x(unsigned r);
   void reload_x(unsigned r);
   // Position/instret of the current instruction written back (before calls).
   void sync_position();
   Value* done_here(unsigned extra) { return b_.CreateAdd(done_blk_, c64(k_ + extra)); }
-  // Writes registers, pc, position and instret back and returns `flow`.
+  // Writes pc, position and instret back and returns `flow`.
   void exit(Value* pc, Flow flow, Value* done);
   // Control to guest pc `pc` with `done` instructions retired: a region
   // block if there is one, else an exit.
@@ -130,13 +129,6 @@ class Lowerer {
   // The data-TLB sets of loads and stores, fixed for the unit's life: the
   // set (dtlb) changes only with privilege or mstatus, which end the unit.
   Value* tlb_set_[2] = {};
-  // Registers whose SSA value may differ from the hart's copy: written on
-  // some path from the unit's entry to the current point. Exits store only
-  // these (dirty_in_: the same at each block's entry, a dataflow fixed point
-  // over the region's internal edges).
-  std::bitset<32> dirty_;
-  std::vector<std::bitset<32>> dirty_in_;
-  void compute_dirty_in();
   std::unordered_map<uint64_t, BasicBlock*> block_at_;
   // Current instruction: block entry count and index within the block.
   Value* done_blk_ = nullptr;
@@ -277,15 +269,7 @@ Value* Lowerer::x(unsigned r) {
 void Lowerer::set_x(unsigned r, Value* v) {
   if (r == 0 || r >= 32) return;  // x0 and the sink register
   b_.CreateStore(v, regs_[r]);
-  if (o_.write_through)
-    hart_store(v, o_.layout.x + 8 * r);
-  else
-    dirty_[r] = true;
-}
-
-void Lowerer::flush_x(unsigned r) {
-  if (r == 0 || r >= 32 || !dirty_[r]) return;
-  hart_store(b_.CreateLoad(i64(), regs_[r]), o_.layout.x + 8 * r);
+  hart_store(v, o_.layout.x + 8 * r);
 }
 
 void Lowerer::reload_x(unsigned r) {
@@ -300,7 +284,6 @@ void Lowerer::sync_position() {
 }
 
 void Lowerer::exit(Value* pc, Flow flow, Value* done) {
-  for (unsigned r = 1; r < 32; ++r) flush_x(r);
   hart_store(pc, o_.layout.pc);
   hart_store(b_.CreateAdd(pos0_, done), o_.layout.position);
   hart_store(b_.CreateAdd(ins0_, done), o_.layout.instret);
@@ -338,7 +321,7 @@ void Lowerer::leave_block(uint64_t pc, Value* done) {
 
 void Lowerer::leave_block(Value* pc, Value* done, bool internal_switch) {
   exit_if_block_exit(pc, done);
-  if (!internal_switch || block_at_.empty()) {
+  if (!internal_switch || !o_.optimised) {
     exit(pc, Flow::kJump, done);
     return;
   }
@@ -424,8 +407,9 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
                    {hart_, va, b_.getInt32(size), tmp_});
   b_.CreateCondBr(ok, slow_ok, trap);
 
-  b_.SetInsertPoint(trap);
-  exit(c64(i.pc), Flow::kTrap, done_here(0));
+  b_.SetInsertPoint(trap);  // position and instret are this instruction's
+  hart_store(c64(i.pc), o_.layout.pc);
+  b_.CreateRet(b_.getInt8(static_cast<uint8_t>(Flow::kTrap)));
 
   b_.SetInsertPoint(slow_ok);
   Value* v_slow = b_.CreateTrunc(b_.CreateLoad(i64(), tmp_), t);
@@ -469,7 +453,8 @@ Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   b_.CreateCondBr(ok, slow_ok, trap);
 
   b_.SetInsertPoint(trap);
-  exit(c64(i.pc), Flow::kTrap, done_here(0));
+  hart_store(c64(i.pc), o_.layout.pc);
+  b_.CreateRet(b_.getInt8(static_cast<uint8_t>(Flow::kTrap)));
 
   // MMIO, or a write to a page holding code (maybe this unit's): end here.
   b_.SetInsertPoint(slow_ok);
@@ -488,35 +473,17 @@ Next Lowerer::end_block(const DecodedInsn& i) {
 
 Next Lowerer::fallback(const DecodedInsn& i) {
   block_has_fallback_ = true;
-  // Handlers read x[rs1]/x[rs2] and write x[rd] at most; storing rd too
-  // keeps the reload below exact when the handler does not write it.
-  flush_x(i.rs1);
-  flush_x(i.rs2);
-  flush_x(i.rd);
+  // Handlers read x[rs1]/x[rs2] from the hart (registers are stored as
+  // they are written) and write x[rd] at most.
   sync_position();
   Value* flow = call(reinterpret_cast<const void*>(&hs_jit_exec), i8(), {hart_, ptr(&i)});
   reload_x(i.rd);
-  // Both copies of the three agree now.
-  for (unsigned r : {i.rs1, i.rs2, i.rd})
-    if (r < 32) dirty_[r] = false;
+  // Any other flow than kNext ends the unit where hs_jit_exec left the hart.
   BasicBlock* next = new_bb("next");
-  BasicBlock* jump = new_bb("jump");
-  BasicBlock* end = new_bb("end_block");
-  BasicBlock* trap = new_bb("trap");
-  BasicBlock* wfi = new_bb("wfi");
-  llvm::SwitchInst* sw = b_.CreateSwitch(flow, next, 4);
-  sw->addCase(b_.getInt8(static_cast<uint8_t>(Flow::kJump)), jump);
-  sw->addCase(b_.getInt8(static_cast<uint8_t>(Flow::kEndBlock)), end);
-  sw->addCase(b_.getInt8(static_cast<uint8_t>(Flow::kTrap)), trap);
-  sw->addCase(b_.getInt8(static_cast<uint8_t>(Flow::kWfi)), wfi);
-  b_.SetInsertPoint(jump);
-  exit(hart_load(i64(), o_.layout.pc), Flow::kJump, done_here(1));
-  b_.SetInsertPoint(end);
-  exit(c64(i.pc + i.len), Flow::kEndBlock, done_here(1));
-  b_.SetInsertPoint(trap);
-  exit(c64(i.pc), Flow::kTrap, done_here(0));
-  b_.SetInsertPoint(wfi);
-  exit(c64(i.pc + i.len), Flow::kWfi, done_here(1));
+  BasicBlock* out = new_bb("handler_exit");
+  cond_br_likely(b_.CreateICmpEQ(flow, b_.getInt8(static_cast<uint8_t>(Flow::kNext))), next, out);
+  b_.SetInsertPoint(out);
+  b_.CreateRet(flow);
   b_.SetInsertPoint(next);
   return Next::kContinue;
 }
@@ -536,50 +503,10 @@ void Lowerer::count_run() {
   b_.SetInsertPoint(go);
 }
 
-void Lowerer::compute_dirty_in() {
-  // Per block: the registers it may write, and the region blocks control
-  // may pass to (a superset is fine: it only adds stores that change nothing).
-  const size_t n = r_.blocks.size();
-  std::unordered_map<uint64_t, size_t> index;
-  for (size_t k = 0; k < n; ++k) index.emplace(r_.blocks[k].vpc, k);
-  std::vector<std::bitset<32>> writes(n);
-  std::vector<std::vector<size_t>> succ(n);
-  for (size_t k = 0; k < n; ++k) {
-    auto add = [&](uint64_t pc) {
-      if (auto it = index.find(pc); it != index.end()) succ[k].push_back(it->second);
-    };
-    for (const DecodedInsn& i : r_.blocks[k].insns) {
-      if (i.rd > 0 && i.rd < 32) writes[k][i.rd] = true;
-      if (i.spec >= specs_.size()) continue;
-      const InsnSpec& s = specs_[i.spec];
-      if (s.format == Format::kB || std::strcmp(s.name, "jal") == 0)
-        add(i.pc + static_cast<uint64_t>(static_cast<int64_t>(i.imm)));
-      else if (std::strcmp(s.name, "jalr") == 0)
-        for (size_t t = 0; t < n; ++t) succ[k].push_back(t);
-    }
-    const DecodedInsn& last = r_.blocks[k].insns.back();
-    add(last.pc + last.len);
-  }
-  dirty_in_.assign(n, {});
-  if (o_.write_through) return;  // nothing is ever dirty
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (size_t k = 0; k < n; ++k) {
-      const std::bitset<32> out = dirty_in_[k] | writes[k];
-      for (size_t t : succ[k]) {
-        if ((dirty_in_[t] | out) == dirty_in_[t]) continue;
-        dirty_in_[t] |= out;
-        changed = true;
-      }
-    }
-  }
-}
-
 void Lowerer::lower_block(size_t n) {
   const RegionBlock& rb = r_.blocks[n];
   b_.SetInsertPoint(block_at_.at(rb.vpc));
   block_has_fallback_ = false;
-  dirty_ = dirty_in_[n];
   done_blk_ = b_.CreateLoad(i64(), done_);
   k_ = 0;
   // Budget: the whole block must fit, or the interpreter runs it.
@@ -649,7 +576,6 @@ void Lowerer::lower(const std::string& name) {
   ins0_ = hart_load(i64(), o_.layout.instret);
   b_.CreateStore(c64(0), done_);
   for (const RegionBlock& rb : r_.blocks) block_at_.emplace(rb.vpc, new_bb("block"));
-  compute_dirty_in();
   b_.CreateBr(block_at_.at(r_.entry));
   for (size_t n = 0; n < r_.blocks.size(); ++n) lower_block(n);
 }

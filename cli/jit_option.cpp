@@ -9,12 +9,12 @@ void JitOption::add_to(CLI::App& cmd) {
   cmd.add_option("--jit", mode,
                  "LLVM tier: on (hot code compiled on a background thread), off (interpreter "
                  "only) or sync (every block compiled before it first runs; for tests) "
-                 "[default: off (the tier is not yet exact on Linux guests, see jit/README.md), or $HINDSIGHT_JIT]");
+                 "[default: on, or $HINDSIGHT_JIT]");
 }
 
 void JitOption::apply() const {
   jit::Options o;
-  o.mode = mode.empty() ? jit::mode_from_env(jit::Mode::kOff) : jit::parse_mode(mode);
+  o.mode = mode.empty() ? jit::mode_from_env(jit::Mode::kAsync) : jit::parse_mode(mode);
   jit::tune_from_env(o);
   jit::enable(o);
 }

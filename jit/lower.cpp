@@ -73,6 +73,11 @@ class Lowerer {
   Value* done_here(unsigned extra) { return b_.CreateAdd(done_blk_, c64(k_ + extra)); }
   // Writes pc, position and instret back and returns `flow`.
   void exit(Value* pc, Flow flow, Value* done);
+  // A slow path trapped at `i` (sync_position() ran before it): kTrap.
+  void trap_exit(const DecodedInsn& i) {
+    hart_store(c64(i.pc), o_.layout.pc);
+    b_.CreateRet(b_.getInt8(static_cast<uint8_t>(Flow::kTrap)));
+  }
   // Control to guest pc `pc` with `done` instructions retired: a region
   // block if there is one, else an exit.
   void go_to(uint64_t pc, Value* done);
@@ -407,9 +412,8 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
                    {hart_, va, b_.getInt32(size), tmp_});
   b_.CreateCondBr(ok, slow_ok, trap);
 
-  b_.SetInsertPoint(trap);  // position and instret are this instruction's
-  hart_store(c64(i.pc), o_.layout.pc);
-  b_.CreateRet(b_.getInt8(static_cast<uint8_t>(Flow::kTrap)));
+  b_.SetInsertPoint(trap);
+  trap_exit(i);
 
   b_.SetInsertPoint(slow_ok);
   Value* v_slow = b_.CreateTrunc(b_.CreateLoad(i64(), tmp_), t);
@@ -453,8 +457,7 @@ Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   b_.CreateCondBr(ok, slow_ok, trap);
 
   b_.SetInsertPoint(trap);
-  hart_store(c64(i.pc), o_.layout.pc);
-  b_.CreateRet(b_.getInt8(static_cast<uint8_t>(Flow::kTrap)));
+  trap_exit(i);
 
   // MMIO, or a write to a page holding code (maybe this unit's): end here.
   b_.SetInsertPoint(slow_ok);

@@ -25,8 +25,9 @@ struct MachineOptions {
   MachineConfig config() const;  // validates; throws UserError
 };
 
-// --jit on|off|sync (run, record, replay). The default is off (until the
-// tier is exact on Linux guests), or the HINDSIGHT_JIT environment variable.
+// --jit on|off|sync (run, record, replay). The default is on, or the
+// HINDSIGHT_JIT environment variable (the test suite runs guests with it set
+// to sync as well).
 struct JitOption {
   std::string mode;
   void add_to(CLI::App& cmd);

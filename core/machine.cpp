@@ -103,10 +103,9 @@ bool Machine::run_unit(UnitEntry entry, uint64_t budget) {
 
 bool Machine::execute(Block& b, uint64_t budget) {
   if (CompiledUnit* u = b.unit) {
-    if (UnitEntry e = u->entry.load(std::memory_order_acquire); e && budget >= b.count)
-      return run_unit(e, budget);
-    if (!u->entry.load(std::memory_order_relaxed))
-      u->waiting.store(u->waiting.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    const UnitEntry e = u->entry.load(std::memory_order_acquire);
+    if (e && budget >= b.count) return run_unit(e, budget);
+    if (!e) u->waiting.store(u->waiting.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   } else if (tier_ && b.heat++ == tier_->threshold()) [[unlikely]] {
     b.unit = tier_->hot(hart_, blocks_, b);
     return execute(b, budget);

@@ -85,7 +85,9 @@ class Lowerer {
   // interpreter would return to the loop. If the block ran a fallback
   // handler that set block_exit, exit there as the loop would not chain.
   void leave_block(uint64_t pc, Value* done);
-  void leave_block(Value* pc, Value* done, bool internal_switch);
+  // The same for an indirect jump to `pc` (tier 2 stays in the unit when
+  // `pc` is one of its blocks).
+  void leave_block_indirect(Value* pc, Value* done);
   // Where a block ran a fallback handler that set block_exit: exit to `pc`.
   void exit_if_block_exit(Value* pc, Value* done);
   BasicBlock* new_bb(const char* name) { return BasicBlock::Create(c_, name, fn_); }
@@ -324,9 +326,9 @@ void Lowerer::leave_block(uint64_t pc, Value* done) {
   go_to(pc, done);
 }
 
-void Lowerer::leave_block(Value* pc, Value* done, bool internal_switch) {
+void Lowerer::leave_block_indirect(Value* pc, Value* done) {
   exit_if_block_exit(pc, done);
-  if (!internal_switch || !o_.optimised) {
+  if (!o_.optimised) {
     exit(pc, Flow::kJump, done);
     return;
   }
@@ -373,7 +375,7 @@ Next Lowerer::jalr(const DecodedInsn& i) {
       b_.CreateAnd(b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm)))),
                    c64(~uint64_t{1}));
   set_x(i.rd, c64(i.pc + i.len));  // after reading rs1: rd may equal rs1
-  leave_block(target, done_here(1), true);
+  leave_block_indirect(target, done_here(1));
   return Next::kDone;
 }
 

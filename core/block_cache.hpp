@@ -85,6 +85,13 @@ class BlockCache {
     return b;
   }
 
+  // The cached block at vpc whose code is at `host` if the direct-mapped
+  // table holds it (no map lookup, no decoding): for chaining compiled units.
+  Block* probe(uint64_t vpc, const uint8_t* host) const {
+    Block* b = fast_[fast_index(vpc, reinterpret_cast<uintptr_t>(host))];
+    return b && b->vpc == vpc && b->host == reinterpret_cast<uintptr_t>(host) ? b : nullptr;
+  }
+
   // Debugger breakpoints (virtual pcs, or nullptr): decoding ends a block
   // before any of them, so each starts a block. Call invalidate_all() after.
   void set_breakpoints(const std::unordered_set<uint64_t>* pcs) { breakpoints_ = pcs; }

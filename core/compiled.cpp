@@ -1,5 +1,6 @@
 #include "core/compiled.hpp"
 
+#include "core/block_cache.hpp"
 #include "core/hart.hpp"
 
 namespace hs {
@@ -22,49 +23,76 @@ HartLayout Hart::layout() const {
   const auto at = [this](const void* field) {
     return static_cast<size_t>(static_cast<const char*>(field) - reinterpret_cast<const char*>(this));
   };
-  return HartLayout{at(x),        at(f),    at(&pc),         at(&position), at(&instret),
-                    at(&dtlb),    at(tlb_), at(&block_exit)};
+  return HartLayout{at(x),    at(f),    at(&pc),         at(&position),   at(&instret),
+                    at(&dtlb), at(tlb_), at(&block_exit), at(&chain_until)};
 }
 
-extern "C" bool hs_jit_load(Hart* h, uint64_t va, uint32_t size, uint64_t* out) {
-  switch (size) {
-    case 1: {
-      uint8_t v;
-      if (!h->load(kUnitInsn, va, v)) return false;
-      *out = v;
-      return true;
-    }
-    case 2: {
-      uint16_t v;
-      if (!h->load(kUnitInsn, va, v)) return false;
-      *out = v;
-      return true;
-    }
-    case 4: {
-      uint32_t v;
-      if (!h->load(kUnitInsn, va, v)) return false;
-      *out = v;
-      return true;
-    }
-    default:
-      return h->load(kUnitInsn, va, *out);
+namespace {
+// Position and instret of the instruction a slow path runs for.
+void sync(Hart& h, uint64_t position) {
+  h.instret += position - h.position;
+  h.position = position;
+}
+
+// After a load or store that did not trap: kEndBlock if it set block_exit
+// (a device or a code page: the unit ends after `insn`, as a block would).
+JitSlowResult access_done(Hart& h, const DecodedInsn& insn, uint64_t value) {
+  if (!h.block_exit) [[likely]]
+    return {value, static_cast<uint64_t>(Flow::kNext)};
+  h.pc = insn.pc + insn.len;
+  ++h.position;
+  ++h.instret;
+  return {value, static_cast<uint64_t>(Flow::kEndBlock)};
+}
+
+// A load of U, extended to 64 bits as S (signed) or U (info & 0x10).
+template <typename U, typename S>
+bool load_as(Hart& h, uint64_t va, uint64_t info, uint64_t& out) {
+  U v;
+  if (!h.load(kUnitInsn, va, v)) return false;
+  out = (info & 0x10) ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<S>(v))) : v;
+  return true;
+}
+
+JitSlowResult trapped(Hart& h, const DecodedInsn& insn) {
+  h.pc = insn.pc;
+  return {0, static_cast<uint64_t>(Flow::kTrap)};
+}
+}  // namespace
+
+extern "C" JitSlowResult hs_jit_load(Hart* h, const DecodedInsn* insn, uint64_t va, uint64_t info,
+                                     uint64_t position) {
+  sync(*h, position);
+  uint64_t v;
+  bool ok;
+  switch (info & 0xf) {
+    case 1: ok = load_as<uint8_t, int8_t>(*h, va, info, v); break;
+    case 2: ok = load_as<uint16_t, int16_t>(*h, va, info, v); break;
+    case 4: ok = load_as<uint32_t, int32_t>(*h, va, info, v); break;
+    default: ok = h->load(kUnitInsn, va, v); break;
   }
+  if (!ok) return trapped(*h, *insn);
+  // Ending the unit: x[rd] is written here, not by the unit.
+  if (h->block_exit) h->x[insn->rd] = v;
+  return access_done(*h, *insn, v);
 }
 
-extern "C" bool hs_jit_store(Hart* h, uint64_t va, uint32_t size, uint64_t value) {
+extern "C" JitSlowResult hs_jit_store(Hart* h, const DecodedInsn* insn, uint64_t va, uint64_t value,
+                                      uint64_t size, uint64_t position) {
+  sync(*h, position);
+  bool ok;
   switch (size) {
-    case 1:
-      return h->store(kUnitInsn, va, static_cast<uint8_t>(value));
-    case 2:
-      return h->store(kUnitInsn, va, static_cast<uint16_t>(value));
-    case 4:
-      return h->store(kUnitInsn, va, static_cast<uint32_t>(value));
-    default:
-      return h->store(kUnitInsn, va, value);
+    case 1: ok = h->store(kUnitInsn, va, static_cast<uint8_t>(value)); break;
+    case 2: ok = h->store(kUnitInsn, va, static_cast<uint16_t>(value)); break;
+    case 4: ok = h->store(kUnitInsn, va, static_cast<uint32_t>(value)); break;
+    default: ok = h->store(kUnitInsn, va, value); break;
   }
+  if (!ok) return trapped(*h, *insn);
+  return access_done(*h, *insn, 0);
 }
 
-extern "C" uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn) {
+extern "C" uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn, uint64_t position) {
+  sync(*h, position);
   const Flow f = insn->fn(*h, *insn);
   // Where the unit ends: pc, position and instret as Machine::run_block
   // leaves them (a jump's handler has set pc).
@@ -78,6 +106,14 @@ extern "C" uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn) {
     }
   }
   return static_cast<uint8_t>(f);
+}
+
+extern "C" UnitEntry hs_jit_chain(Hart* h) {
+  const uint8_t* host = h->fetch_hit(h->pc);
+  if (!host) return nullptr;
+  Block* b = h->chain_blocks->probe(h->pc, host);
+  if (!b || !b->unit) return nullptr;
+  return b->unit->entry.load(std::memory_order_acquire);
 }
 
 }  // namespace hs

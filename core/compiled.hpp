@@ -88,23 +88,42 @@ struct HartLayout {
   size_t dtlb;        // uint8_t: data-TLB set of loads/stores
   size_t tlb;         // TlbEntry[4][3][Hart::kTlbSize], {tag, addend} 16 bytes each
   size_t block_exit;  // bool
+  size_t chain_until;  // uint64_t (see Hart::chain_until)
 };
 
-// Slow paths for generated code (core/compiled.cpp). They behave as the
-// interpreter's handlers do at an instruction whose position and instret the
-// caller has written back to the hart (index 0 in its unit).
+// Slow paths for generated code (core/compiled.cpp). Each takes the
+// position of the instruction `insn` it runs for (the unit's entry position
+// plus the instructions retired since): it writes position and instret back
+// (instret moves with position: nothing but retired instructions separates
+// them inside a unit) and behaves as the interpreter's handler does at an
+// instruction with that position. Unless the returned flow is kNext, the
+// unit must return that flow at once: pc, position, instret and x[rd] are
+// where the machine loop expects them (kTrap: pc at `insn`, trap_cause and
+// trap_tval set, or cause::kWatchStop; kEndBlock: the access reached a
+// device or a page holding code, `insn` retired and the unit must end).
 extern "C" {
-// Load of `size` (1, 2, 4, 8) bytes at `va`, zero-extended into *out. False:
-// trap_cause/trap_tval are set (or cause::kWatchStop). May set block_exit
-// (MMIO: the unit must end after this instruction).
-bool hs_jit_load(Hart* h, uint64_t va, uint32_t size, uint64_t* out);
-// Store of the low `size` bytes of `value`. Same result convention; sets
-// block_exit after MMIO or a write to a page holding code.
-bool hs_jit_store(Hart* h, uint64_t va, uint32_t size, uint64_t value);
-// Runs one decoded instruction whose `fn` is its single-instruction handler
-// (InsnHandlers::exec) and returns its Flow. Unless that is kNext, pc,
-// position and instret are left where the unit must return with that Flow.
-uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn);
+// Two values in two registers (RAX:RDX on x86-64, x0:x1 on AArch64): the
+// generated code declares the helpers as returning {i64, i64}.
+struct JitSlowResult {
+  uint64_t value;  // the loaded value, extended to 64 bits
+  uint64_t flow;   // a Flow
+};
+// Load of `info & 0xf` (1, 2, 4, 8) bytes at `va`, sign-extended if
+// `info & 0x10`.
+JitSlowResult hs_jit_load(Hart* h, const DecodedInsn* insn, uint64_t va, uint64_t info, uint64_t position);
+// Store of the low `size` bytes of `value`; `value` of the result unused.
+JitSlowResult hs_jit_store(Hart* h, const DecodedInsn* insn, uint64_t va, uint64_t value, uint64_t size,
+                           uint64_t position);
+// Runs `insn` through its single-instruction handler (InsnHandlers::exec)
+// and returns its Flow (kNext: it retired and the unit goes on).
+uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn, uint64_t position);
+// A unit leaving to hart.pc by a jump (pc, position and instret written
+// back, position < chain_until): the compiled entry of the unit the machine
+// loop would run next, if it would run one at once (the exec TLB maps pc,
+// the block there is cached and its unit compiled), else nullptr. The unit
+// then tail-calls it with what is left of its budget: exactly what the loop
+// would do, without returning to it.
+UnitEntry hs_jit_chain(Hart* h);
 }
 
 }  // namespace hs

@@ -29,6 +29,8 @@ struct TlbEntry {
   uintptr_t addend = 0;
 };
 
+class BlockCache;
+
 struct HartState {
   uint64_t x[33] = {};  // x[32] is the sink for writes to x0 (see kSinkReg)
   uint64_t f[32] = {};  // raw bits; single-precision values are NaN-boxed
@@ -105,7 +107,7 @@ struct WatchHit {
 
 class Hart : public HartState, public IrqSink {
  public:
-  static constexpr unsigned kTlbSize = 256;
+  static constexpr unsigned kTlbSize = 1024;
 
   explicit Hart(Bus& bus);
   Hart(const Hart&) = delete;
@@ -160,10 +162,19 @@ class Hart : public HartState, public IrqSink {
   const uint8_t* fetch(uint64_t va, PAddr& pa);
   // True if the exec TLB maps va's page, i.e. fetches anywhere in the page
   // are allowed without re-checking (PMP granted the whole page).
-  bool fetch_cached(uint64_t va) const {
-    return tlb_[static_cast<unsigned>(priv)][kExec][(va >> kPageShift) & (kTlbSize - 1)].tag ==
-           (va >> kPageShift);
+  bool fetch_cached(uint64_t va) const { return fetch_hit(va) != nullptr; }
+  // Host address of the code at va if the exec TLB maps it (no walk).
+  const uint8_t* fetch_hit(uint64_t va) const {
+    const TlbEntry& e = tlb_[static_cast<unsigned>(priv)][kExec][(va >> kPageShift) & (kTlbSize - 1)];
+    return e.tag == (va >> kPageShift) ? reinterpret_cast<const uint8_t*>(e.addend + va) : nullptr;
   }
+
+  // Chaining of compiled units (hs_jit_chain): a unit leaving by a jump may
+  // enter the next unit directly while position < chain_until, which the
+  // machine loop sets to its next poll point (0: never, e.g. while
+  // breakpoints are armed). chain_blocks is the machine's block cache.
+  uint64_t chain_until = 0;
+  BlockCache* chain_blocks = nullptr;
 
   // Full translation for an access at the current effective privilege (page
   // walk with A/D update, then PMP). Does not touch the TLB. (mmu.cpp)

@@ -11,6 +11,7 @@ Machine::Machine() : hart_(bus_), blocks_(decoder_) {
     blocks_.invalidate_page(page.v);
     hart_.block_exit = true;  // the executing block may be one of them
   };
+  hart_.chain_blocks = &blocks_;
   if (tier_factory()) tier_ = tier_factory()(*this);
 }
 
@@ -180,6 +181,10 @@ StopReason Machine::run(Position until, bool step_over_breakpoint) {
     // Left set by device work above (DMA into a page table): it would end
     // the first block early in one tier and not the other.
     hart_.block_exit = false;
+    // Compiled units chain on to the next one (hs_jit_chain) under the
+    // conditions this loop chains blocks: up to the poll point, and never
+    // while breakpoints are armed (at_breakpoint() checks every block).
+    hart_.chain_until = breakpoints_.empty() || !breakpoints_armed_ ? poll_at : 0;
     Block* b = blocks_.lookup(hart_);
     for (;;) {
       if (!b) {

@@ -68,16 +68,21 @@ class Lowerer {
   Value* x(unsigned r);
   void set_x(unsigned r, Value* v);
   void reload_x(unsigned r);
-  // Position/instret of the current instruction written back (before calls).
-  void sync_position();
   Value* done_here(unsigned extra) { return b_.CreateAdd(done_blk_, c64(k_ + extra)); }
-  // Writes pc, position and instret back and returns `flow`.
+  // The position of the current instruction (the slow paths' argument).
+  Value* position_here() { return b_.CreateAdd(pos0_, done_here(0)); }
+  // Branches to the unit's exit: writes pc, position and instret back and
+  // returns `flow`.
   void exit(Value* pc, Flow flow, Value* done);
-  // A slow path trapped at `i` (sync_position() ran before it): kTrap.
-  void trap_exit(const DecodedInsn& i) {
-    hart_store(c64(i.pc), o_.layout.pc);
-    b_.CreateRet(b_.getInt8(static_cast<uint8_t>(Flow::kTrap)));
-  }
+  // The same for a jump to `pc` outside the unit: the exit chains to the
+  // unit there when it can (hs_jit_chain), else returns kJump.
+  void jump_exit(Value* pc, Value* done);
+  // Returns `flow` (i8) unless it is kNext: the helper that returned it left
+  // the hart as the loop expects it. Continues in a new block.
+  void return_unless_next(Value* flow);
+  // Calls a load/store slow path (JitSlowResult) and returns its value.
+  Value* slow_path(const void* fn, std::initializer_list<Value*> args);
+  void make_exits();
   // Control to guest pc `pc` with `done` instructions retired: a region
   // block if there is one, else an exit.
   void go_to(uint64_t pc, Value* done);
@@ -131,7 +136,16 @@ class Lowerer {
   Value* pos0_ = nullptr;
   Value* ins0_ = nullptr;
   llvm::AllocaInst* done_ = nullptr;
-  llvm::AllocaInst* tmp_ = nullptr;
+  // The shared exits (make_exits): every path out of the unit ends in one.
+  BasicBlock* exit_bb_ = nullptr;
+  llvm::PHINode* exit_pc_ = nullptr;
+  llvm::PHINode* exit_done_ = nullptr;
+  llvm::PHINode* exit_flow_ = nullptr;
+  BasicBlock* jump_bb_ = nullptr;
+  llvm::PHINode* jump_pc_ = nullptr;
+  llvm::PHINode* jump_done_ = nullptr;
+  BasicBlock* return_bb_ = nullptr;
+  llvm::PHINode* return_flow_ = nullptr;
   llvm::AllocaInst* regs_[32] = {};
   // The data-TLB sets of loads and stores, fixed for the unit's life: the
   // set (dtlb) changes only with privilege or mstatus, which end the unit.
@@ -284,17 +298,72 @@ void Lowerer::reload_x(unsigned r) {
   b_.CreateStore(hart_load(i64(), o_.layout.x + 8 * r), regs_[r]);
 }
 
-void Lowerer::sync_position() {
-  Value* d = done_here(0);
-  hart_store(b_.CreateAdd(pos0_, d), o_.layout.position);
-  hart_store(b_.CreateAdd(ins0_, d), o_.layout.instret);
+void Lowerer::make_exits() {
+  llvm::IRBuilderBase::InsertPointGuard guard(b_);
+  exit_bb_ = new_bb("exit");
+  b_.SetInsertPoint(exit_bb_);
+  exit_pc_ = b_.CreatePHI(i64(), 8, "exit_pc");
+  exit_done_ = b_.CreatePHI(i64(), 8, "exit_done");
+  exit_flow_ = b_.CreatePHI(i8(), 8, "exit_flow");
+  hart_store(exit_pc_, o_.layout.pc);
+  hart_store(b_.CreateAdd(pos0_, exit_done_), o_.layout.position);
+  hart_store(b_.CreateAdd(ins0_, exit_done_), o_.layout.instret);
+  b_.CreateRet(exit_flow_);
+
+  jump_bb_ = new_bb("jump_exit");
+  b_.SetInsertPoint(jump_bb_);
+  jump_pc_ = b_.CreatePHI(i64(), 8, "jump_pc");
+  jump_done_ = b_.CreatePHI(i64(), 8, "jump_done");
+  hart_store(jump_pc_, o_.layout.pc);
+  Value* position = b_.CreateAdd(pos0_, jump_done_);
+  hart_store(position, o_.layout.position);
+  hart_store(b_.CreateAdd(ins0_, jump_done_), o_.layout.instret);
+  BasicBlock* lookup = new_bb("chain_lookup");
+  BasicBlock* chain = new_bb("chain");
+  BasicBlock* out = new_bb("no_chain");
+  b_.CreateCondBr(b_.CreateICmpULT(position, hart_load(i64(), o_.layout.chain_until)), lookup, out);
+  b_.SetInsertPoint(lookup);
+  Value* next = call(reinterpret_cast<const void*>(&hs_jit_chain), b_.getPtrTy(), {hart_});
+  b_.CreateCondBr(b_.CreateIsNotNull(next), chain, out);
+  b_.SetInsertPoint(chain);
+  // A tail call: chains of any length run in constant stack.
+  llvm::CallInst* rest = b_.CreateCall(fn_->getFunctionType(), next, {hart_, b_.CreateSub(budget_, jump_done_)});
+  rest->setTailCallKind(llvm::CallInst::TCK_MustTail);
+  b_.CreateRet(rest);
+  b_.SetInsertPoint(out);
+  b_.CreateRet(b_.getInt8(static_cast<uint8_t>(Flow::kJump)));
+  return_bb_ = new_bb("return");
+  b_.SetInsertPoint(return_bb_);
+  return_flow_ = b_.CreatePHI(i8(), 8, "return_flow");
+  b_.CreateRet(return_flow_);
 }
 
 void Lowerer::exit(Value* pc, Flow flow, Value* done) {
-  hart_store(pc, o_.layout.pc);
-  hart_store(b_.CreateAdd(pos0_, done), o_.layout.position);
-  hart_store(b_.CreateAdd(ins0_, done), o_.layout.instret);
-  b_.CreateRet(b_.getInt8(static_cast<uint8_t>(flow)));
+  BasicBlock* here = b_.GetInsertBlock();
+  exit_pc_->addIncoming(pc, here);
+  exit_done_->addIncoming(done, here);
+  exit_flow_->addIncoming(b_.getInt8(static_cast<uint8_t>(flow)), here);
+  b_.CreateBr(exit_bb_);
+}
+
+void Lowerer::jump_exit(Value* pc, Value* done) {
+  BasicBlock* here = b_.GetInsertBlock();
+  jump_pc_->addIncoming(pc, here);
+  jump_done_->addIncoming(done, here);
+  b_.CreateBr(jump_bb_);
+}
+
+void Lowerer::return_unless_next(Value* flow) {
+  BasicBlock* next = new_bb("next");
+  return_flow_->addIncoming(flow, b_.GetInsertBlock());
+  cond_br_likely(b_.CreateICmpEQ(flow, b_.getInt8(static_cast<uint8_t>(Flow::kNext))), next, return_bb_);
+  b_.SetInsertPoint(next);
+}
+
+Value* Lowerer::slow_path(const void* fn, std::initializer_list<Value*> args) {
+  Value* r = call(fn, llvm::StructType::get(c_, {i64(), i64()}), args);
+  return_unless_next(b_.CreateTrunc(b_.CreateExtractValue(r, 1), i8()));
+  return b_.CreateExtractValue(r, 0);
 }
 
 void Lowerer::cond_br_likely(Value* cond, BasicBlock* likely, BasicBlock* unlikely) {
@@ -308,7 +377,7 @@ void Lowerer::go_to(uint64_t pc, Value* done) {
     b_.CreateBr(it->second);
     return;
   }
-  exit(c64(pc), Flow::kJump, done);
+  jump_exit(c64(pc), done);
 }
 
 void Lowerer::exit_if_block_exit(Value* pc, Value* done) {
@@ -329,7 +398,7 @@ void Lowerer::leave_block(uint64_t pc, Value* done) {
 void Lowerer::leave_block_indirect(Value* pc, Value* done) {
   exit_if_block_exit(pc, done);
   if (!o_.optimised) {
-    exit(pc, Flow::kJump, done);
+    jump_exit(pc, done);
     return;
   }
   // An indirect jump to a block of this region stays inside the unit.
@@ -338,7 +407,7 @@ void Lowerer::leave_block_indirect(Value* pc, Value* done) {
   llvm::SwitchInst* sw = b_.CreateSwitch(pc, out, static_cast<unsigned>(block_at_.size()));
   for (auto [vpc, bb] : block_at_) sw->addCase(b_.getInt64(vpc), bb);
   b_.SetInsertPoint(out);
-  exit(pc, Flow::kJump, done);
+  jump_exit(pc, done);
 }
 
 Value* Lowerer::tlb_entry(Value* va, AccessType t) {
@@ -397,39 +466,26 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
   Value* hit = tlb_hit(e, va, size);
   BasicBlock* fast = new_bb("load_hit");
   BasicBlock* slow = new_bb("load_miss");
-  BasicBlock* slow_ok = new_bb("load_miss_ok");
-  BasicBlock* trap = new_bb("load_trap");
-  BasicBlock* mmio = new_bb("load_block_exit");
   BasicBlock* join = new_bb("load_done");
   cond_br_likely(hit, fast, slow);
 
   b_.SetInsertPoint(fast);
-  Value* host = tlb_host(e, va);
-  llvm::LoadInst* v_fast = in_scope(b_.CreateAlignedLoad(t, host, llvm::Align(1)), false);
+  Value* raw = in_scope(b_.CreateAlignedLoad(t, tlb_host(e, va), llvm::Align(1)), false);
+  Value* v_fast = sign ? b_.CreateSExt(raw, i64()) : b_.CreateZExt(raw, i64());
   b_.CreateBr(join);
 
+  // A miss: hs_jit_load ends the unit itself on a trap or a device read.
   b_.SetInsertPoint(slow);
-  sync_position();
-  Value* ok = call(reinterpret_cast<const void*>(&hs_jit_load), b_.getInt1Ty(),
-                   {hart_, va, b_.getInt32(size), tmp_});
-  b_.CreateCondBr(ok, slow_ok, trap);
-
-  b_.SetInsertPoint(trap);
-  trap_exit(i);
-
-  b_.SetInsertPoint(slow_ok);
-  Value* v_slow = b_.CreateTrunc(b_.CreateLoad(i64(), tmp_), t);
-  cond_br_likely(block_exit_clear(), join, mmio);
-
-  b_.SetInsertPoint(mmio);  // a device was read: the loop must look at interrupts
-  set_x(i.rd, sign ? b_.CreateSExt(v_slow, i64()) : b_.CreateZExt(v_slow, i64()));
-  exit(c64(i.pc + i.len), Flow::kEndBlock, done_here(1));
+  Value* v_slow = slow_path(reinterpret_cast<const void*>(&hs_jit_load),
+                            {hart_, ptr(&i), va, c64(size | (sign ? 0x10 : 0)), position_here()});
+  BasicBlock* slow_end = b_.GetInsertBlock();
+  b_.CreateBr(join);
 
   b_.SetInsertPoint(join);
-  llvm::PHINode* v = b_.CreatePHI(t, 2);
+  llvm::PHINode* v = b_.CreatePHI(i64(), 2);
   v->addIncoming(v_fast, fast);
-  v->addIncoming(v_slow, slow_ok);
-  set_x(i.rd, sign ? b_.CreateSExt(v, i64()) : b_.CreateZExt(v, i64()));
+  v->addIncoming(v_slow, slow_end);
+  set_x(i.rd, v);
   return Next::kContinue;
 }
 
@@ -441,31 +497,18 @@ Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   Value* hit = tlb_hit(e, va, size);
   BasicBlock* fast = new_bb("store_hit");
   BasicBlock* slow = new_bb("store_miss");
-  BasicBlock* slow_ok = new_bb("store_miss_ok");
-  BasicBlock* trap = new_bb("store_trap");
-  BasicBlock* out = new_bb("store_block_exit");
   BasicBlock* join = new_bb("store_done");
   cond_br_likely(hit, fast, slow);
 
   b_.SetInsertPoint(fast);
-  Value* host = tlb_host(e, va);
-  in_scope(b_.CreateAlignedStore(b_.CreateTrunc(value, t), host, llvm::Align(1)), false);
+  in_scope(b_.CreateAlignedStore(b_.CreateTrunc(value, t), tlb_host(e, va), llvm::Align(1)), false);
   b_.CreateBr(join);
 
+  // A miss: hs_jit_store ends the unit itself on a trap, MMIO or a write to
+  // a page holding code (maybe this unit's).
   b_.SetInsertPoint(slow);
-  sync_position();
-  Value* ok = call(reinterpret_cast<const void*>(&hs_jit_store), b_.getInt1Ty(),
-                   {hart_, va, b_.getInt32(size), value});
-  b_.CreateCondBr(ok, slow_ok, trap);
-
-  b_.SetInsertPoint(trap);
-  trap_exit(i);
-
-  // MMIO, or a write to a page holding code (maybe this unit's): end here.
-  b_.SetInsertPoint(slow_ok);
-  cond_br_likely(block_exit_clear(), join, out);
-  b_.SetInsertPoint(out);
-  exit(c64(i.pc + i.len), Flow::kEndBlock, done_here(1));
+  slow_path(reinterpret_cast<const void*>(&hs_jit_store), {hart_, ptr(&i), va, value, c64(size), position_here()});
+  b_.CreateBr(join);
 
   b_.SetInsertPoint(join);
   return Next::kContinue;
@@ -480,16 +523,10 @@ Next Lowerer::fallback(const DecodedInsn& i) {
   block_has_fallback_ = true;
   // Handlers read x[rs1]/x[rs2] from the hart (registers are stored as
   // they are written) and write x[rd] at most.
-  sync_position();
-  Value* flow = call(reinterpret_cast<const void*>(&hs_jit_exec), i8(), {hart_, ptr(&i)});
+  Value* flow = call(reinterpret_cast<const void*>(&hs_jit_exec), i8(), {hart_, ptr(&i), position_here()});
   reload_x(i.rd);
   // Any other flow than kNext ends the unit where hs_jit_exec left the hart.
-  BasicBlock* next = new_bb("next");
-  BasicBlock* out = new_bb("handler_exit");
-  cond_br_likely(b_.CreateICmpEQ(flow, b_.getInt8(static_cast<uint8_t>(Flow::kNext))), next, out);
-  b_.SetInsertPoint(out);
-  b_.CreateRet(flow);
-  b_.SetInsertPoint(next);
+  return_unless_next(flow);
   return Next::kContinue;
 }
 
@@ -568,7 +605,6 @@ void Lowerer::lower(const std::string& name) {
     regs_[r] = b_.CreateAlloca(i64(), nullptr, "x" + std::to_string(r));
   }
   done_ = b_.CreateAlloca(i64(), nullptr, "done");
-  tmp_ = b_.CreateAlloca(i64(), nullptr, "loaded");
   for (unsigned r = 1; r < 32; ++r)
     if (used[r]) b_.CreateStore(hart_load(i64(), o_.layout.x + 8 * r), regs_[r]);
   pos0_ = hart_load(i64(), o_.layout.position);
@@ -579,6 +615,7 @@ void Lowerer::lower(const std::string& name) {
                                        b_.CreateMul(row, c64(Hart::kTlbSize * sizeof(TlbEntry))));
   }
   ins0_ = hart_load(i64(), o_.layout.instret);
+  make_exits();
   b_.CreateStore(c64(0), done_);
   for (const RegionBlock& rb : r_.blocks) block_at_.emplace(rb.vpc, new_bb("block"));
   b_.CreateBr(block_at_.at(r_.entry));

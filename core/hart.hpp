@@ -281,7 +281,25 @@ class Hart : public HartState, public IrqSink {
   // a page flush inside it flushes the set. mask == 0: no superpage entries.
   uint64_t large_vpn_[4] = {};
   uint64_t large_mask_[4] = {};
-
+  // Which TLB indices hold entries built from each table page, so that a
+  // PTE store drops them without scanning the whole TLB (table_written). An
+  // open-addressed set of table pages since the last full flush, each with
+  // a bitmap of indices (a superset: overwritten entries leave their bit).
+  // Overflow (too many table pages) falls back to scanning.
+  static constexpr unsigned kTableRefSlots = 256, kTableRefLimit = 224;
+  static constexpr uint64_t kFreeRef = ~0ull, kDroppedRef = ~1ull;
+  uint64_t table_ref_page_[kTableRefSlots];  // kFreeRef, kDroppedRef or a page
+  uint64_t table_ref_bits_[kTableRefSlots][kTlbSize / 64];
+  unsigned table_refs_live_ = 0;
+  bool table_refs_overflow_ = false;
+  static unsigned table_ref_hash(uint64_t page) {
+    static_assert(kTableRefSlots == 256);
+    return static_cast<unsigned>(((page >> kPageShift) * 0x9e3779b97f4a7c15ull) >> 56);
+  }
+  // The slot recording `page`, or kTableRefSlots.
+  unsigned find_table_ref(uint64_t page) const;
+  void note_table_ref(uint64_t table, unsigned index);
+  void clear_table_refs();
 };
 
 inline Position Clock::now() const { return Position{hart_.position + hart_.cur_idx}; }

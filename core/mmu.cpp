@@ -97,6 +97,39 @@ bool mmio_shape_ok(PAddr pa, unsigned size) {
 
 void Hart::tlb_flush() {
   for (unsigned set = 0; set < 4; ++set) tlb_flush_set(set);
+  clear_table_refs();
+}
+
+void Hart::clear_table_refs() {
+  std::fill(std::begin(table_ref_page_), std::end(table_ref_page_), kFreeRef);
+  table_refs_live_ = 0;
+  table_refs_overflow_ = false;
+}
+
+unsigned Hart::find_table_ref(uint64_t page) const {
+  for (unsigned i = 0, slot = table_ref_hash(page); i < kTableRefSlots; ++i, slot = (slot + 1) % kTableRefSlots) {
+    if (table_ref_page_[slot] == page) return slot;
+    if (table_ref_page_[slot] == kFreeRef) break;
+  }
+  return kTableRefSlots;
+}
+
+void Hart::note_table_ref(uint64_t table, unsigned index) {
+  if (table == kNoTable || table_refs_overflow_) return;
+  unsigned slot = find_table_ref(table);
+  if (slot == kTableRefSlots) {
+    if (++table_refs_live_ > kTableRefLimit) {
+      table_refs_overflow_ = true;
+      return;
+    }
+    // The first free or dropped slot of the probe sequence.
+    slot = table_ref_hash(table);
+    while (table_ref_page_[slot] != kFreeRef && table_ref_page_[slot] != kDroppedRef)
+      slot = (slot + 1) % kTableRefSlots;
+    table_ref_page_[slot] = table;
+    std::fill(std::begin(table_ref_bits_[slot]), std::end(table_ref_bits_[slot]), 0);
+  }
+  table_ref_bits_[slot][index / 64] |= uint64_t{1} << (index % 64);
 }
 
 void Hart::tlb_flush_set(unsigned set) {
@@ -132,10 +165,26 @@ void Hart::table_written(PAddr page, uint8_t bits) {
     tlb_flush();
     return;
   }
+  if (table_refs_overflow_) {
+    for (unsigned set = 0; set < 4; ++set)
+      for (unsigned t = 0; t < 3; ++t)
+        for (unsigned k = 0; k < kTlbSize; ++k)
+          if (tlb_table_[set][t][k] == page.v) tlb_[set][t][k] = TlbEntry{};
+    return;
+  }
+  const unsigned slot = find_table_ref(page.v);
+  if (slot == kTableRefSlots) return;  // no entry was built from the page
   for (unsigned set = 0; set < 4; ++set)
     for (unsigned t = 0; t < 3; ++t)
-      for (unsigned k = 0; k < kTlbSize; ++k)
-        if (tlb_table_[set][t][k] == page.v) tlb_[set][t][k] = TlbEntry{};
+      for (unsigned w = 0; w < kTlbSize / 64; ++w)
+        for (uint64_t set_bits = table_ref_bits_[slot][w]; set_bits; set_bits &= set_bits - 1) {
+          const unsigned k = w * 64 + std::countr_zero(set_bits);
+          if (tlb_table_[set][t][k] == page.v) tlb_[set][t][k] = TlbEntry{};
+        }
+  // Every entry from the page is gone, and the bus has unmarked it: the
+  // next walk through it starts a new record.
+  table_ref_page_[slot] = kDroppedRef;
+  --table_refs_live_;
 }
 
 void Hart::tlb_flush_writes() {
@@ -175,6 +224,7 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, uns
   }
   TlbEntry& e = tlb_entry(mode, t, va);
   tlb_table_[mode][t][(va >> kPageShift) & (kTlbSize - 1)] = table;
+  note_table_ref(table, static_cast<unsigned>((va >> kPageShift) & (kTlbSize - 1)));
   e.tag = va >> kPageShift;
   e.addend = reinterpret_cast<uintptr_t>(m->host + (page.v - m->base.v)) - (va & ~kPageMask);
   if (t == kExec) tlb_exec_ppage_[mode][(va >> kPageShift) & (kTlbSize - 1)] = page.v;

@@ -108,12 +108,24 @@ extern "C" uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn, uint64_t positi
   return static_cast<uint8_t>(f);
 }
 
-extern "C" UnitEntry hs_jit_chain(Hart* h) {
-  const uint8_t* host = h->fetch_hit(h->pc);
+uint64_t new_chain_generation() {
+  static std::atomic<uint64_t> last{0};
+  return ++last;
+}
+
+extern "C" UnitEntry hs_jit_chain(Hart* h, ChainSlot* slot) {
+  const uint64_t pc = h->pc;
+  const uint8_t* host = h->fetch_hit(pc);
   if (!host) return nullptr;
-  Block* b = h->chain_blocks->probe(h->pc, host);
-  if (!b || !b->unit) return nullptr;
-  return b->unit->entry.load(std::memory_order_acquire);
+  const auto host_v = reinterpret_cast<uintptr_t>(host);
+  CompiledUnit* u = slot->unit;
+  if (slot->pc != pc || slot->host != host_v || slot->gen != h->chain_gen) [[unlikely]] {
+    Block* b = h->chain_blocks->probe(pc, host);
+    if (!b || !b->unit) return nullptr;
+    u = b->unit;
+    *slot = ChainSlot{pc, host_v, h->chain_gen, u};
+  }
+  return u->entry.load(std::memory_order_acquire);
 }
 
 }  // namespace hs

@@ -56,6 +56,20 @@ struct CompiledUnit {
   std::atomic<uint32_t> waiting{0};
 };
 
+// The last unit one jump exit of a unit chained to: the unit compiled from
+// the code at guest pc `pc`, host address `host`, while the hart's
+// chain_gen was `gen`. A machine takes a new, process-wide unique chain_gen
+// (new_chain_generation) whenever code may have changed under a cached
+// target (a write to a code page, a state restore, units dropped), so a
+// slot is valid exactly while its gen is the hart's.
+struct ChainSlot {
+  uint64_t pc = 0;
+  uintptr_t host = 0;
+  uint64_t gen = 0;
+  CompiledUnit* unit = nullptr;
+};
+uint64_t new_chain_generation();
+
 // A compiled tier attached to one machine. Called on the guest thread only.
 class CompiledTier {
  public:
@@ -122,8 +136,9 @@ uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn, uint64_t position);
 // loop would run next, if it would run one at once (the exec TLB maps pc,
 // the block there is cached and its unit compiled), else nullptr. The unit
 // then tail-calls it with what is left of its budget: exactly what the loop
-// would do, without returning to it.
-UnitEntry hs_jit_chain(Hart* h);
+// would do, without returning to it. `slot` is the exit's own cache of its
+// last target (see ChainSlot).
+UnitEntry hs_jit_chain(Hart* h, ChainSlot* slot);
 }
 
 }  // namespace hs

@@ -175,6 +175,7 @@ class Hart : public HartState, public IrqSink {
   // breakpoints are armed). chain_blocks is the machine's block cache.
   uint64_t chain_until = 0;
   BlockCache* chain_blocks = nullptr;
+  uint64_t chain_gen = 0;  // see ChainSlot
 
   // Full translation for an access at the current effective privilege (page
   // walk with A/D update, then PMP). Does not touch the TLB. (mmu.cpp)

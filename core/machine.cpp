@@ -9,9 +9,11 @@ namespace hs {
 Machine::Machine() : hart_(bus_), blocks_(decoder_) {
   bus_.on_code_write = [this](PAddr page) {
     blocks_.invalidate_page(page.v);
+    hart_.chain_gen = new_chain_generation();
     hart_.block_exit = true;  // the executing block may be one of them
   };
   hart_.chain_blocks = &blocks_;
+  hart_.chain_gen = new_chain_generation();
   if (tier_factory()) tier_ = tier_factory()(*this);
 }
 
@@ -19,7 +21,10 @@ Machine::~Machine() = default;
 
 void Machine::safe_point() {
   blocks_.collect();
-  if (tier_ && tier_->safe_point()) blocks_.drop_units();
+  if (tier_ && tier_->safe_point()) {
+    blocks_.drop_units();
+    hart_.chain_gen = new_chain_generation();
+  }
 }
 
 Position Machine::next_deadline() const {
@@ -205,6 +210,7 @@ StopReason Machine::run(Position until, bool step_over_breakpoint) {
 
 void Machine::state_replaced() {
   blocks_.invalidate_all();
+  hart_.chain_gen = new_chain_generation();
   safe_point();
   for (auto& m : bus_.memories()) {
     std::fill(m->code.begin(), m->code.end(), 0);

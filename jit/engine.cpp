@@ -28,9 +28,6 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Target/TargetMachine.h>
-#include <llvm/Transforms/Scalar/EarlyCSE.h>
-#include <llvm/Transforms/Scalar/SimplifyCFG.h>
-#include <llvm/Transforms/Utils/Mem2Reg.h>
 
 #include <algorithm>
 #include <chrono>
@@ -62,6 +59,7 @@ struct Unit : CompiledUnit {
   uint64_t runs = 0;  // block runs, counted by tier-1 code (racy reads elsewhere)
   uint64_t runs_queued = 0;  // `runs` when queued for tier 2
   bool optimised = false;  // the entry is tier-2 code
+  std::deque<ChainSlot> chain_slots;  // of every compile's code (see LowerOptions)
 };
 
 // Compiles tier-1 modules quickly (no codegen optimisation) and tier-2
@@ -310,6 +308,11 @@ void Engine::worker() {
 }
 
 void Engine::optimise(llvm::Module& m, bool tier2) {
+  // Tier 1 runs no IR passes: the lowering already keeps every value inside
+  // its basic block (guest registers are read from the hart), which is what
+  // fast instruction selection and register allocation handle well. CSE
+  // would hoist hart field addresses into the entry block, to be spilled.
+  if (!tier2) return;
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -320,24 +323,12 @@ void Engine::optimise(llvm::Module& m, bool tier2) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  if (tier2) {
-    // O2's function simplification (SROA, GVN, LICM, loop rotation, ...)
-    // without the module-level vectoriser and unroller, whose compile time
-    // grows fastest with unit size and which guest code gains little from.
-    llvm::ModulePassManager mpm;
-    mpm.addPass(llvm::createModuleToFunctionPassAdaptor(pb.buildFunctionSimplificationPipeline(
-        llvm::OptimizationLevel::O2, llvm::ThinOrFullLTOPhase::None)));
-    mpm.run(m, mam);
-    return;
-  }
-  // Tier 1: registers into SSA and the obvious clean-ups, nothing costly
-  // (InstCombine took a third of tier 1's pass time in a Linux boot).
-  llvm::FunctionPassManager fpm;
-  fpm.addPass(llvm::PromotePass());
-  fpm.addPass(llvm::EarlyCSEPass());
-  fpm.addPass(llvm::SimplifyCFGPass());
+  // O2's function simplification (SROA, GVN, LICM, loop rotation, ...)
+  // without the module-level vectoriser and unroller, whose compile time
+  // grows fastest with unit size and which guest code gains little from.
   llvm::ModulePassManager mpm;
-  mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
+  mpm.addPass(llvm::createModuleToFunctionPassAdaptor(pb.buildFunctionSimplificationPipeline(
+      llvm::OptimizationLevel::O2, llvm::ThinOrFullLTOPhase::None)));
   mpm.run(m, mam);
 }
 
@@ -381,6 +372,7 @@ void Engine::compile(Unit& u, bool tier2) {
   LowerOptions lo;
   lo.layout = layout_;
   lo.optimised = tier2;
+  lo.chain_slots = &u.chain_slots;
   if (!tier2 && options_.mode == Mode::kAsync) {
     lo.runs = &u.runs;
     lo.promote_at = options_.promote_at;

@@ -99,6 +99,12 @@ class Lowerer {
   void cond_br_likely(Value* cond, BasicBlock* likely, BasicBlock* unlikely);
   // Pointer to the TLB entry for va in set dtlb, type t.
   Value* tlb_entry(Value* va, AccessType t);
+  // The virtual address of load/store `i` and its TLB entry pointer.
+  struct Access {
+    Value* va;
+    Value* entry;
+  };
+  Access access(const DecodedInsn& i, AccessType t);
   // True if entry `e` maps the `size` bytes at va (Hart::data_hit's test).
   Value* tlb_hit(Value* e, Value* va, unsigned size) {
     return b_.CreateAnd(b_.CreateICmpEQ(hart_load(i64(), e), b_.CreateLShr(va, kPageShift)),
@@ -144,6 +150,7 @@ class Lowerer {
   BasicBlock* jump_bb_ = nullptr;
   llvm::PHINode* jump_pc_ = nullptr;
   llvm::PHINode* jump_done_ = nullptr;
+  llvm::PHINode* jump_slot_ = nullptr;
   BasicBlock* return_bb_ = nullptr;
   llvm::PHINode* return_flow_ = nullptr;
   llvm::AllocaInst* regs_[32] = {};
@@ -282,19 +289,23 @@ const std::unordered_map<std::string_view, LowerFn>& lowerings() {
   return *table;
 }
 
+// Tier 1 reads guest registers from the hart at every use: values never
+// live across basic blocks, which fast register allocation would spill and
+// reload around every block (every load/store has three).
 Value* Lowerer::x(unsigned r) {
   if (r == 0 || r >= 32) return c64(0);
+  if (!o_.optimised) return hart_load(i64(), o_.layout.x + 8 * r);
   return b_.CreateLoad(i64(), regs_[r]);
 }
 
 void Lowerer::set_x(unsigned r, Value* v) {
   if (r == 0 || r >= 32) return;  // x0 and the sink register
-  b_.CreateStore(v, regs_[r]);
+  if (o_.optimised) b_.CreateStore(v, regs_[r]);
   hart_store(v, o_.layout.x + 8 * r);
 }
 
 void Lowerer::reload_x(unsigned r) {
-  if (r == 0 || r >= 32) return;
+  if (r == 0 || r >= 32 || !o_.optimised) return;
   b_.CreateStore(hart_load(i64(), o_.layout.x + 8 * r), regs_[r]);
 }
 
@@ -314,6 +325,7 @@ void Lowerer::make_exits() {
   b_.SetInsertPoint(jump_bb_);
   jump_pc_ = b_.CreatePHI(i64(), 8, "jump_pc");
   jump_done_ = b_.CreatePHI(i64(), 8, "jump_done");
+  jump_slot_ = b_.CreatePHI(b_.getPtrTy(), 8, "jump_slot");
   hart_store(jump_pc_, o_.layout.pc);
   Value* position = b_.CreateAdd(pos0_, jump_done_);
   hart_store(position, o_.layout.position);
@@ -323,7 +335,7 @@ void Lowerer::make_exits() {
   BasicBlock* out = new_bb("no_chain");
   b_.CreateCondBr(b_.CreateICmpULT(position, hart_load(i64(), o_.layout.chain_until)), lookup, out);
   b_.SetInsertPoint(lookup);
-  Value* next = call(reinterpret_cast<const void*>(&hs_jit_chain), b_.getPtrTy(), {hart_});
+  Value* next = call(reinterpret_cast<const void*>(&hs_jit_chain), b_.getPtrTy(), {hart_, jump_slot_});
   b_.CreateCondBr(b_.CreateIsNotNull(next), chain, out);
   b_.SetInsertPoint(chain);
   // A tail call: chains of any length run in constant stack.
@@ -350,6 +362,7 @@ void Lowerer::jump_exit(Value* pc, Value* done) {
   BasicBlock* here = b_.GetInsertBlock();
   jump_pc_->addIncoming(pc, here);
   jump_done_->addIncoming(done, here);
+  jump_slot_->addIncoming(ptr(&o_.chain_slots->emplace_back()), here);
   b_.CreateBr(jump_bb_);
 }
 
@@ -459,55 +472,58 @@ Next Lowerer::branch(const DecodedInsn& i, llvm::CmpInst::Predicate p) {
   return Next::kContinue;
 }
 
+Lowerer::Access Lowerer::access(const DecodedInsn& i, AccessType t) {
+  Value* va = b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
+  return {va, tlb_entry(va, t)};
+}
+
+// Tier 1 computes the address again in each block of an access (and writes
+// rd on each path) so that no value crosses a block boundary; tier 2's CSE
+// merges the copies.
 Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
   llvm::Type* t = b_.getIntNTy(8 * size);
-  Value* va = b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
-  Value* e = tlb_entry(va, kRead);
-  Value* hit = tlb_hit(e, va, size);
+  const Access a = access(i, kRead);
   BasicBlock* fast = new_bb("load_hit");
   BasicBlock* slow = new_bb("load_miss");
   BasicBlock* join = new_bb("load_done");
-  cond_br_likely(hit, fast, slow);
+  cond_br_likely(tlb_hit(a.entry, a.va, size), fast, slow);
 
   b_.SetInsertPoint(fast);
-  Value* raw = in_scope(b_.CreateAlignedLoad(t, tlb_host(e, va), llvm::Align(1)), false);
-  Value* v_fast = sign ? b_.CreateSExt(raw, i64()) : b_.CreateZExt(raw, i64());
+  const Access f = access(i, kRead);
+  Value* raw = in_scope(b_.CreateAlignedLoad(t, tlb_host(f.entry, f.va), llvm::Align(1)), false);
+  set_x(i.rd, sign ? b_.CreateSExt(raw, i64()) : b_.CreateZExt(raw, i64()));
   b_.CreateBr(join);
 
   // A miss: hs_jit_load ends the unit itself on a trap or a device read.
   b_.SetInsertPoint(slow);
-  Value* v_slow = slow_path(reinterpret_cast<const void*>(&hs_jit_load),
-                            {hart_, ptr(&i), va, c64(size | (sign ? 0x10 : 0)), position_here()});
-  BasicBlock* slow_end = b_.GetInsertBlock();
+  const Access m = access(i, kRead);
+  set_x(i.rd, slow_path(reinterpret_cast<const void*>(&hs_jit_load),
+                        {hart_, ptr(&i), m.va, c64(size | (sign ? 0x10 : 0)), position_here()}));
   b_.CreateBr(join);
 
   b_.SetInsertPoint(join);
-  llvm::PHINode* v = b_.CreatePHI(i64(), 2);
-  v->addIncoming(v_fast, fast);
-  v->addIncoming(v_slow, slow_end);
-  set_x(i.rd, v);
   return Next::kContinue;
 }
 
 Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   llvm::Type* t = b_.getIntNTy(8 * size);
-  Value* va = b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
-  Value* value = x(i.rs2);
-  Value* e = tlb_entry(va, kWrite);
-  Value* hit = tlb_hit(e, va, size);
+  const Access a = access(i, kWrite);
   BasicBlock* fast = new_bb("store_hit");
   BasicBlock* slow = new_bb("store_miss");
   BasicBlock* join = new_bb("store_done");
-  cond_br_likely(hit, fast, slow);
+  cond_br_likely(tlb_hit(a.entry, a.va, size), fast, slow);
 
   b_.SetInsertPoint(fast);
-  in_scope(b_.CreateAlignedStore(b_.CreateTrunc(value, t), tlb_host(e, va), llvm::Align(1)), false);
+  const Access f = access(i, kWrite);
+  in_scope(b_.CreateAlignedStore(b_.CreateTrunc(x(i.rs2), t), tlb_host(f.entry, f.va), llvm::Align(1)), false);
   b_.CreateBr(join);
 
   // A miss: hs_jit_store ends the unit itself on a trap, MMIO or a write to
   // a page holding code (maybe this unit's).
   b_.SetInsertPoint(slow);
-  slow_path(reinterpret_cast<const void*>(&hs_jit_store), {hart_, ptr(&i), va, value, c64(size), position_here()});
+  const Access m = access(i, kWrite);
+  slow_path(reinterpret_cast<const void*>(&hs_jit_store),
+            {hart_, ptr(&i), m.va, x(i.rs2), c64(size), position_here()});
   b_.CreateBr(join);
 
   b_.SetInsertPoint(join);
@@ -599,7 +615,7 @@ void Lowerer::lower(const std::string& name) {
   for (const RegionBlock& rb : r_.blocks)
     for (const DecodedInsn& i : rb.insns)
       for (unsigned r : {i.rs1, i.rs2, i.rd})
-        if (r > 0 && r < 32) used[r] = true;
+        if (r > 0 && r < 32 && o_.optimised) used[r] = true;
   for (unsigned r = 1; r < 32; ++r) {
     if (!used[r]) continue;
     regs_[r] = b_.CreateAlloca(i64(), nullptr, "x" + std::to_string(r));

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 
 #include "core/compiled.hpp"
@@ -38,6 +39,9 @@ struct LowerOptions {
   uint64_t promote_at = 0;
   void (*promote)(void* unit) = nullptr;
   void* unit = nullptr;
+  // Where the unit's jump exits get their ChainSlots (stable addresses;
+  // they must outlive the code).
+  std::deque<ChainSlot>* chain_slots = nullptr;
 };
 
 // Adds function `name` implementing `r` to `m`. The region's DecodedInsn

@@ -34,6 +34,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <span>
 #include <sstream>
 #include <unistd.h>
 #include <thread>
@@ -137,7 +138,16 @@ class Engine {
  private:
   static void promote(void* unit);
   static uint64_t pending(const std::pair<Unit*, bool>& job);
-  void compile(Unit& u, bool tier2);
+  // Compiles the units into one LLVM module (their code is published as
+  // each is ready); if that fails, each on its own.
+  static constexpr size_t kBatch = 8;  // tier-1 units per module at most
+  void compile(std::span<Unit* const> units, bool tier2);
+  void compile(Unit& u, bool tier2) {
+    Unit* one[] = {&u};
+    compile(one, tier2);
+  }
+  // Compiles a batch; false with the error if it fails as a whole.
+  bool compile_module(std::span<Unit* const> units, bool tier2, std::string& error);
   void optimise(llvm::Module& m, bool tier2);
   static void dump(const llvm::Module& m, const std::string& name, bool tier2);
   void worker();
@@ -287,21 +297,37 @@ void Engine::promote(void* unit) {
 }
 
 void Engine::worker() {
+  std::vector<Unit*> batch;
+  std::vector<std::pair<uint64_t, size_t>> ranked;  // (pending, queue index)
   for (;;) {
-    std::pair<Unit*, bool> job;
+    bool tier2;
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
       if (stop_) return;
-      auto best = std::max_element(queue_.begin(), queue_.end(), [](const auto& a, const auto& b) {
-        return pending(a) < pending(b);
-      });
-      job = *best;
-      *best = queue_.back();
-      queue_.pop_back();
+      // The job waited for most, and with a tier-1 job the next kBatch - 1
+      // tier-1 jobs (each module has a fixed cost of about half a
+      // millisecond, a quarter of an average tier-1 unit's). The counts
+      // move under us: rank a snapshot of them.
+      ranked.clear();
+      for (size_t k = 0; k < queue_.size(); ++k) ranked.emplace_back(pending(queue_[k]), k);
+      const size_t best = std::max_element(ranked.begin(), ranked.end())->second;
+      tier2 = queue_[best].second;
+      batch.assign(1, queue_[best].first);
+      queue_[best].first = nullptr;
+      if (!tier2) {
+        std::erase_if(ranked, [&](const auto& r) { return queue_[r.second].second || r.second == best; });
+        const size_t more = std::min(ranked.size(), kBatch - 1);
+        std::partial_sort(ranked.begin(), ranked.begin() + more, ranked.end(), std::greater<>());
+        for (size_t k = 0; k < more; ++k) {
+          batch.push_back(queue_[ranked[k].second].first);
+          queue_[ranked[k].second].first = nullptr;
+        }
+      }
+      std::erase_if(queue_, [](const auto& job) { return job.first == nullptr; });
       busy_ = true;
     }
-    compile(*job.first, job.second);
+    compile(batch, tier2);
     std::lock_guard lock(queue_mu_);
     busy_ = false;
   }
@@ -341,8 +367,40 @@ void Engine::dump(const llvm::Module& m, const std::string& name, bool tier2) {
   if (!ec) m.print(out, nullptr);
 }
 
-void Engine::compile(Unit& u, bool tier2) {
+void Engine::compile(std::span<Unit* const> units, bool tier2) {
   const auto started = std::chrono::steady_clock::now();
+  std::string error;
+  bool ok = compile_module(units, tier2, error);
+  if (!ok && units.size() > 1) {
+    for (Unit* u : units) compile(*u, tier2);
+    return;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  static const bool log = std::getenv("HINDSIGHT_JIT_LOG") != nullptr;
+  if (log) {
+    size_t blocks = 0, insns = 0;
+    for (Unit* u : units) {
+      blocks += u->region.blocks.size();
+      insns += u->region.instructions();
+    }
+    std::fprintf(stderr, "hindsight: jit: %zu unit(s) tier %d 0x%llx %zu blocks %zu insns %.1f ms\n", units.size(),
+                 tier2 ? 2 : 1, static_cast<unsigned long long>(units[0]->region.entry), blocks, insns,
+                 seconds * 1e3);
+  }
+  std::lock_guard lock(cache_mu_);
+  stats_.compile_seconds += seconds;
+  if (!ok) {
+    ++stats_.failed;
+    std::fprintf(stderr, "hindsight: jit: unit at 0x%llx not compiled, interpreted instead: %s\n",
+                 static_cast<unsigned long long>(units[0]->region.entry), error.c_str());
+  } else if (tier2) {
+    stats_.promoted += units.size();
+  } else {
+    stats_.units += units.size();
+  }
+}
+
+bool Engine::compile_module(std::span<Unit* const> units, bool tier2, std::string& error) {
   std::lock_guard code_lock(code_mu_);
   auto ctx = std::make_unique<llvm::LLVMContext>();
   // LLVM reports some code generation failures as diagnostics and carries
@@ -368,59 +426,47 @@ void Engine::compile(Unit& u, bool tier2) {
   m->setDataLayout(jit_->getDataLayout());
   m->setTargetTriple(jit_->getTargetTriple().str());
   if (tier2) m->addModuleFlag(llvm::Module::Warning, "hs.tier2", 1);
-  const std::string name = "hs_unit_" + std::to_string(next_name_++);
-  LowerOptions lo;
-  lo.layout = layout_;
-  lo.optimised = tier2;
-  lo.chain_slots = &u.chain_slots;
-  if (!tier2 && options_.mode == Mode::kAsync) {
-    lo.runs = &u.runs;
-    lo.promote_at = options_.promote_at;
-    lo.promote = &Engine::promote;
-    lo.unit = &u;
-  }
-  lower_region(u.region, decoder_.specs(), lo, *m, name);
-  std::string error;
-  llvm::raw_string_ostream os(error);
-  bool ok = !llvm::verifyModule(*m, &os);
-  if (ok) {
-    optimise(*m, tier2);
-    dump(*m, name, tier2);
-    llvm::Error err = jit_->addIRModule(tracker_, orc::ThreadSafeModule(std::move(m), std::move(ctx)));
-    if (!err) {
-      auto sym = jit_->lookup(name);
-      if (sym && !diagnostics.empty()) {
-        error = diagnostics;
-        ok = false;
-      } else if (sym) {
-        u.entry.store(sym->toPtr<UnitEntry>(), std::memory_order_release);
-        u.optimised = tier2;
-      } else {
-        error = llvm::toString(sym.takeError());
-        ok = false;
-      }
-    } else {
-      error = llvm::toString(std::move(err));
-      ok = false;
+  std::vector<std::string> names;
+  for (Unit* u : units) {
+    names.push_back("hs_unit_" + std::to_string(next_name_++));
+    LowerOptions lo;
+    lo.layout = layout_;
+    lo.optimised = tier2;
+    lo.chain_slots = &u->chain_slots;
+    if (!tier2 && options_.mode == Mode::kAsync) {
+      lo.runs = &u->runs;
+      lo.promote_at = options_.promote_at;
+      lo.promote = &Engine::promote;
+      lo.unit = u;
     }
+    lower_region(u->region, decoder_.specs(), lo, *m, names.back());
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  static const bool log = std::getenv("HINDSIGHT_JIT_LOG") != nullptr;
-  if (log)
-    std::fprintf(stderr, "hindsight: jit: %s tier %d 0x%llx %zu blocks %zu insns %.1f ms\n", name.c_str(),
-                 tier2 ? 2 : 1, static_cast<unsigned long long>(u.region.entry), u.region.blocks.size(),
-                 u.region.instructions(), seconds * 1e3);
-  std::lock_guard lock(cache_mu_);
-  stats_.compile_seconds += seconds;
-  if (!ok) {
-    ++stats_.failed;
-    std::fprintf(stderr, "hindsight: jit: unit at 0x%llx not compiled, interpreted instead: %s\n",
-                 static_cast<unsigned long long>(u.region.entry), error.c_str());
-  } else if (tier2) {
-    ++stats_.promoted;
-  } else {
-    ++stats_.units;
+  llvm::raw_string_ostream os(error);
+  if (llvm::verifyModule(*m, &os)) return false;
+  optimise(*m, tier2);
+  dump(*m, names.front(), tier2);
+  if (llvm::Error err = jit_->addIRModule(tracker_, orc::ThreadSafeModule(std::move(m), std::move(ctx)))) {
+    error = llvm::toString(std::move(err));
+    return false;
   }
+  std::vector<UnitEntry> entries;
+  for (const std::string& name : names) {
+    auto sym = jit_->lookup(name);
+    if (!sym) {
+      error = llvm::toString(sym.takeError());
+      return false;
+    }
+    entries.push_back(sym->toPtr<UnitEntry>());
+  }
+  if (!diagnostics.empty()) {
+    error = diagnostics;
+    return false;
+  }
+  for (size_t k = 0; k < units.size(); ++k) {
+    units[k]->entry.store(entries[k], std::memory_order_release);
+    units[k]->optimised = tier2;
+  }
+  return true;
 }
 
 uint64_t Engine::maybe_evict() {

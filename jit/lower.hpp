@@ -2,16 +2,20 @@
 //
 // The generated function is a UnitEntry (core/compiled.hpp):
 //   i8 @name(ptr %hart, i64 %budget)
-// Guest integer registers live in allocas (SSA after mem2reg) loaded at entry
-// and are stored to the hart as they are written (so an exit or a helper
-// call needs no write-back: exits are small, and compile quickly; storing
-// only at exits made a tier-2 unit of Linux's memcpy 9,800 lines of IR and
-// 430 ms of compile time for 2% more speed on bench-cpu); each region block checks the budget on
-// entry; integer, M, branch, jump, load and store instructions are lowered
-// inline (loads/stores with the soft-TLB hit path in IR, the miss path a call
-// to hs_jit_load/hs_jit_store); every other instruction calls its
-// single-instruction handler through hs_jit_exec. An instruction the table
-// does not know (illegal) ends the unit before it: the interpreter runs it.
+// Guest integer registers are read from the hart at every use in tier 1
+// (no value crosses a basic block, which fast register allocation would
+// spill) and live in allocas (SSA after SROA) in tier 2; both store them to
+// the hart as they are written (so an exit or a helper call needs no
+// write-back: exits are small and compile quickly; storing only at exits
+// made a tier-2 unit of Linux's memcpy 9,800 lines of IR and 430 ms of
+// compile time for 2% more speed on bench-cpu). Each region block checks
+// the budget on entry; integer, M, branch, jump, load and store
+// instructions are lowered inline (loads/stores with the soft-TLB hit path
+// in IR, the miss path a call to hs_jit_load/hs_jit_store); every other
+// instruction calls its single-instruction handler through hs_jit_exec. A
+// jump out of the unit chains to the next unit (hs_jit_chain) or returns.
+// An instruction the table does not know (illegal) ends the unit before
+// it: the interpreter runs it.
 #pragma once
 
 #include <cstdint>

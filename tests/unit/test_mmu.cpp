@@ -369,6 +369,40 @@ TEST_CASE("the soft TLB is coherent: PTE changes take effect at once, fence or n
   }
 }
 
+TEST_CASE("PTE stores drop exactly the translations built from their table page", "[mmu]") {
+  // The hart records which TLB indices each table page filled (and scans
+  // everything once too many table pages are live): either way a PTE store
+  // must take effect at once, for that page and no other.
+  const unsigned pages = GENERATE(8u, 300u);  // 300: past the record's limit
+  PagedMachine t;
+  Hart& h = t.h();
+  REQUIRE(t.m.bus().write(PAddr{0x80f00000}, 8, 0x1111));
+  REQUIRE(t.m.bus().write(PAddr{0x80f01000}, 8, 0x2222));
+  // Page i in 2 MiB region i: a leaf table page each, distinct TLB indices.
+  auto va = [](unsigned i) { return uint64_t{i} * 0x200000 + uint64_t{i} * kPageSize; };
+  std::vector<uint64_t> ptes;
+  for (unsigned i = 0; i < pages; ++i) ptes.push_back(t.pt.map(va(i), 0x80f00000, 0, V | R | W | A | D));
+  uint64_t v = 0;
+  auto load = [&](uint64_t at) {
+    REQUIRE(h.load<uint64_t>(mem_insn(), at, v));
+    return v;
+  };
+  for (unsigned i = 0; i < pages; ++i) CHECK(load(va(i)) == 0x1111);
+  for (unsigned i : {0u, 3u, pages - 1}) {
+    t.pt.write(ptes[i], (0x80f01000 >> 12) << 10 | V | R | W | A | D);
+    CHECK(load(va(i)) == 0x2222);
+    if (i > 0) CHECK(load(va(i - 1)) == (i - 1 == 0 || i - 1 == 3 ? 0x2222 : 0x1111));
+    // Mapped again through the same table page: a second store drops it too.
+    t.pt.write(ptes[i], (0x80f00000 >> 12) << 10 | V | R | W | A | D);
+    CHECK(load(va(i)) == 0x1111);
+    t.pt.write(ptes[i], (0x80f01000 >> 12) << 10 | V | R | W | A | D);
+    CHECK(load(va(i)) == 0x2222);
+  }
+  t.pt.write(ptes[1], 0);
+  CHECK_FALSE(h.load<uint64_t>(mem_insn(), va(1), v));
+  CHECK(h.trap_cause == cause::kLoadPageFault);
+}
+
 TEST_CASE("sfence.vma is illegal in U-mode and in S-mode with TVM", "[mmu]") {
   PagedMachine t;
   Hart& h = t.h();

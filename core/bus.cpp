@@ -125,6 +125,12 @@ bool Bus::write(PAddr pa, unsigned size, uint64_t value) {
 bool Bus::write_bytes(PAddr pa, std::span<const uint8_t> data) {
   if (data.empty()) return true;
   Memory* m = find_memory(pa, data.size());
+  return m && m->writable && load_bytes(pa, data);
+}
+
+bool Bus::load_bytes(PAddr pa, std::span<const uint8_t> data) {
+  if (data.empty()) return true;
+  Memory* m = find_memory(pa, data.size());
   if (!m) return false;
   const uint64_t off = pa.v - m->base.v;
   note_write(*m, off, data.size());

@@ -68,10 +68,13 @@ class Bus {
   // True if `pa` is backed by a device (MMIO) rather than memory.
   bool is_mmio(PAddr pa) const { return find_device(pa) != nullptr; }
 
-  // Host-side bulk copy into memory (image loading, DMA). False if the range is
-  // not entirely inside one memory region. Ignores the writable flag; notifies
-  // code writes.
+  // Bulk copy into memory (device DMA): false if the range is not entirely
+  // inside one writable memory region, as for a CPU store. Notifies code writes.
   bool write_bytes(PAddr pa, std::span<const uint8_t> data);
+  // The same for the host's own writes (image loading, the debugger's memory
+  // writes, which may patch ROM as QEMU's gdbstub does): ignores the
+  // writable flag.
+  bool load_bytes(PAddr pa, std::span<const uint8_t> data);
   bool read_bytes(PAddr pa, std::span<uint8_t> out);
 
   // Self-modifying-code tracking: a page holding decoded blocks is a code page;

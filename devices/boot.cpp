@@ -51,7 +51,7 @@ uint64_t load_image(Machine& m, Layout& layout, const std::string& what, GuestIm
   if (!img.is_elf) img.segments[0].paddr = raw_base;
   for (const ImageSegment& s : img.segments) {
     layout.place(fmt::format("{} ({})", what, img.path), s.paddr, s.paddr + s.bytes.size());
-    m.bus().write_bytes(PAddr{s.paddr}, s.bytes);
+    m.bus().load_bytes(PAddr{s.paddr}, s.bytes);
   }
   return img.is_elf ? img.entry : raw_base;
 }
@@ -184,13 +184,13 @@ BootInfo load_boot_images(Machine& m, VirtBoard& board, const BootOptions& opt) 
     initrd_lo = info.kernel_entry + std::min(opt.ram_size / 2, 128 * kMiB);
     initrd_hi = initrd_lo + data.size();
     layout.place(fmt::format("initrd ({})", opt.initrd), initrd_lo, initrd_hi);
-    m.bus().write_bytes(PAddr{initrd_lo}, data);
+    m.bus().load_bytes(PAddr{initrd_lo}, data);
   }
 
   std::vector<uint8_t> fdt = guest_fdt(board, opt, initrd_lo, initrd_hi);
   info.fdt_addr = VirtBoard::fdt_load_address(opt.ram_size, fdt.size());
   layout.place("device tree", info.fdt_addr, info.fdt_addr + fdt.size());
-  m.bus().write_bytes(PAddr{info.fdt_addr}, fdt);
+  m.bus().load_bytes(PAddr{info.fdt_addr}, fdt);
 
   board.setup_reset_vector(info.start, info.fdt_addr, have_firmware ? info.kernel_entry : 0);
   info.placed = layout.placed();

@@ -75,7 +75,7 @@ std::vector<uint8_t> BootRom::reset_vector(uint64_t start_addr, uint64_t fdt_add
 
 void BootRom::install(uint64_t start_addr, uint64_t fdt_addr, uint64_t next_addr) {
   const std::vector<uint8_t> blob = reset_vector(start_addr, fdt_addr, next_addr);
-  if (!bus_.write_bytes(PAddr{kBase}, blob)) throw std::logic_error("boot ROM region missing");
+  if (!bus_.load_bytes(PAddr{kBase}, blob)) throw std::logic_error("boot ROM region missing");
 }
 
 }  // namespace hs

@@ -128,7 +128,7 @@ std::string GdbServer::on(const WriteMemory& w) {
     const size_t chunk = std::min<size_t>(w.data.size() - done, kPageSize - (va & (kPageSize - 1)));
     PAddr pa;
     if (!m.hart().debug_translate(va, pa) ||
-        !m.bus().write_bytes(pa, {w.data.data() + done, chunk}))
+        !m.bus().load_bytes(pa, {w.data.data() + done, chunk}))
       return reply::error(1);
     done += chunk;
     va += chunk;

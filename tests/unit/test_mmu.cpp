@@ -561,9 +561,15 @@ TEST_CASE("stores to code pages invalidate blocks and are never TLB-cached", "[m
     uint32_t* ref = nullptr;
     REQUIRE_FALSE(h.amo_ref<uint32_t>(mem_insn(), 0x1000, ref));
     CHECK(h.trap_cause == cause::kStoreAccessFault);
+    // Device DMA neither; only the host's own loading writes ROM.
+    const uint8_t bytes[4] = {1, 2, 3, 4};
+    CHECK_FALSE(bus.write_bytes(PAddr{0x1000}, bytes));
     uint32_t v = 1;
     REQUIRE(h.load<uint32_t>(mem_insn(), 0x1000, v));
     CHECK(v == 0);
+    REQUIRE(bus.load_bytes(PAddr{0x1000}, bytes));
+    REQUIRE(h.load<uint32_t>(mem_insn(), 0x1000, v));
+    CHECK(v == 0x04030201);
   }
 }
 

@@ -684,6 +684,16 @@ TEST_CASE("virtio-rng fills buffers from HostInput::entropy, capped per request"
   CHECK(g.used_idx() == 3);
   CHECK(g.used_len(2) == 0);
   CHECK_FALSE(g.needs_reset());
+
+  // A buffer in ROM: DMA obeys the writable flag as CPU stores do.
+  g.bus.add_memory("rom", PAddr{0x10000000}, 0x1000, false);
+  g.desc(kDesc, 4, 0x10000000, 64, virtio::kDescFWrite);
+  g.submit(4);
+  g.notify();
+  CHECK(g.used_idx() == 4);
+  CHECK(g.used_len(3) == 0);
+  CHECK(g.peek(0x10000000, 64) == std::vector<uint8_t>(64, 0));
+  CHECK_FALSE(g.needs_reset());
 }
 
 TEST_CASE("virtio: a device rewriting the avail ring cannot loop forever", "[virtio][errors]") {

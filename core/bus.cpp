@@ -122,16 +122,14 @@ bool Bus::write(PAddr pa, unsigned size, uint64_t value) {
   return false;
 }
 
-bool Bus::write_bytes(PAddr pa, std::span<const uint8_t> data) {
-  if (data.empty()) return true;
-  Memory* m = find_memory(pa, data.size());
-  return m && m->writable && load_bytes(pa, data);
-}
+bool Bus::write_bytes(PAddr pa, std::span<const uint8_t> data) { return copy_in(pa, data, false); }
 
-bool Bus::load_bytes(PAddr pa, std::span<const uint8_t> data) {
+bool Bus::load_bytes(PAddr pa, std::span<const uint8_t> data) { return copy_in(pa, data, true); }
+
+bool Bus::copy_in(PAddr pa, std::span<const uint8_t> data, bool even_readonly) {
   if (data.empty()) return true;
   Memory* m = find_memory(pa, data.size());
-  if (!m) return false;
+  if (!m || !(m->writable || even_readonly)) return false;
   const uint64_t off = pa.v - m->base.v;
   note_write(*m, off, data.size());
   std::memcpy(m->host + off, data.data(), data.size());

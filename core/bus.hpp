@@ -127,6 +127,8 @@ class Bus {
   uint64_t uid() const { return uid_; }
 
  private:
+  // write_bytes/load_bytes: the copy, into read-only memory too if asked.
+  bool copy_in(PAddr pa, std::span<const uint8_t> data, bool even_readonly);
   void note_write(Memory& m, uint64_t offset, uint64_t len);
 
   uint32_t dirty_gen_ = 1;

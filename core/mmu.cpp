@@ -222,12 +222,13 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, uns
     }
     large_mask_[mode] = mask;
   }
-  TlbEntry& e = tlb_entry(mode, t, va);
-  tlb_table_[mode][t][(va >> kPageShift) & (kTlbSize - 1)] = table;
-  note_table_ref(table, static_cast<unsigned>((va >> kPageShift) & (kTlbSize - 1)));
+  const auto index = static_cast<unsigned>((va >> kPageShift) & (kTlbSize - 1));
+  TlbEntry& e = tlb_[mode][t][index];
+  tlb_table_[mode][t][index] = table;
+  note_table_ref(table, index);
   e.tag = va >> kPageShift;
   e.addend = reinterpret_cast<uintptr_t>(m->host + (page.v - m->base.v)) - (va & ~kPageMask);
-  if (t == kExec) tlb_exec_ppage_[mode][(va >> kPageShift) & (kTlbSize - 1)] = page.v;
+  if (t == kExec) tlb_exec_ppage_[mode][index] = page.v;
 }
 
 // ---- translation ----

@@ -138,8 +138,8 @@ class Engine {
  private:
   static void promote(void* unit);
   static uint64_t pending(const std::pair<Unit*, bool>& job);
-  // Compiles the units into one LLVM module (their code is published as
-  // each is ready); if that fails, each on its own.
+  // Compiles the units into one LLVM module (their code is published once
+  // all of it is linked); if that fails, each on its own.
   static constexpr size_t kBatch = 8;  // tier-1 units per module at most
   void compile(std::span<Unit* const> units, bool tier2);
   void compile(Unit& u, bool tier2) {
@@ -371,11 +371,15 @@ void Engine::compile(std::span<Unit* const> units, bool tier2) {
   const auto started = std::chrono::steady_clock::now();
   std::string error;
   bool ok = compile_module(units, tier2, error);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!ok && units.size() > 1) {
+    {
+      std::lock_guard lock(cache_mu_);
+      stats_.compile_seconds += seconds;  // the failed batch's time counts too
+    }
     for (Unit* u : units) compile(*u, tier2);
     return;
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   static const bool log = std::getenv("HINDSIGHT_JIT_LOG") != nullptr;
   if (log) {
     size_t blocks = 0, insns = 0;

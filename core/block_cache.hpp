@@ -135,8 +135,7 @@ class BlockCache {
   // The block at hart.pc, whose code is at `host`: one direct-mapped probe,
   // then the map, then decoding.
   Block* find(Hart& hart, const uint8_t* host, PAddr pa) {
-    Block* b = fast_[fast_index(hart.pc, reinterpret_cast<uintptr_t>(host))];
-    if (b && b->vpc == hart.pc && b->host == reinterpret_cast<uintptr_t>(host)) [[likely]]
+    if (Block* b = probe(hart.pc, host)) [[likely]]
       return b;
     return lookup_slow(hart, host, pa);
   }

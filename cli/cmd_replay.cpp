@@ -141,7 +141,7 @@ int replay(const ReplayOptions& o) {
                                               : " (end of recording)",
              t.verified());
   if (o.stats && t.machine().has_compiled_tier())
-    print_jit_stats(t.machine().compiled_instructions(), t.machine().hart().instret);
+    print_jit_stats(t.machine());
   if (stop == Timeline::Stop::kEnd && !journal_short && t.end_record() &&
       t.end_record()->reason == EndReason::kGuestExit)
     return t.end_record()->exit_code;

@@ -72,7 +72,7 @@ void print_stats(Machine& m, std::chrono::steady_clock::duration elapsed) {
   fmt::print(stderr, "hindsight: position {} (instructions {}, idle {}), {:.3f} s, {:.0f} MIPS\n",
              m.position().v, m.hart().instret, m.idle_positions(), secs,
              secs > 0 ? static_cast<double>(m.hart().instret) / secs / 1e6 : 0.0);
-  if (m.has_compiled_tier()) print_jit_stats(m.compiled_instructions(), m.hart().instret);
+  if (m.has_compiled_tier()) print_jit_stats(m);
 }
 
 // A sleeping guest sleeps in real time, as on QEMU: `sleep 5` takes 5 s and

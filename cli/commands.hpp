@@ -34,7 +34,7 @@ struct JitOption {
   void apply() const;  // before any machine is built; throws UserError
 };
 // --stats's line about the LLVM tier (after the run's line).
-void print_jit_stats(uint64_t compiled_instructions, uint64_t instructions);
+void print_jit_stats(const Machine& m);
 
 // Registers a subcommand; the returned function runs it after parsing.
 using Command = std::function<int()>;

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "core/machine.hpp"
 #include "jit/jit.hpp"
 
 namespace hs {
@@ -19,16 +20,19 @@ void JitOption::apply() const {
   jit::enable(o);
 }
 
-void print_jit_stats(uint64_t compiled_instructions, uint64_t instructions) {
+void print_jit_stats(const Machine& m) {
   const jit::Stats s = jit::stats();
-  const double share = instructions ? 100.0 * static_cast<double>(compiled_instructions) /
-                                          static_cast<double>(instructions)
-                                    : 0.0;
+  auto share = [&](uint64_t n) {
+    const uint64_t all = m.hart().instret;
+    return all ? 100.0 * static_cast<double>(n) / static_cast<double>(all) : 0.0;
+  };
   fmt::print(stderr,
              "hindsight: jit: {} units compiled, {} optimised, {} reused, {} failed, {} evictions, "
-             "{:.3f} s compiling, {:.1f} MiB code, {:.1f}% of instructions ran compiled\n",
+             "{:.3f} s compiling, {:.1f} MiB code, {:.1f}% of instructions ran compiled, "
+             "{:.1f}% interpreted waiting for the compiler\n",
              s.units, s.promoted, s.reused, s.failed, s.evictions, s.compile_seconds,
-             static_cast<double>(s.code_bytes) / (1 << 20), share);
+             static_cast<double>(s.code_bytes) / (1 << 20), share(m.compiled_instructions()),
+             share(m.waited_instructions()));
 }
 
 }  // namespace hs

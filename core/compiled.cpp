@@ -24,7 +24,8 @@ HartLayout Hart::layout() const {
     return static_cast<size_t>(static_cast<const char*>(field) - reinterpret_cast<const char*>(this));
   };
   return HartLayout{at(x),    at(f),    at(&pc),         at(&position),   at(&instret),
-                    at(&dtlb), at(tlb_), at(&block_exit), at(&chain_until)};
+                    at(&dtlb), at(tlb_), at(&block_exit), at(&chain_until),
+                    at(&chain_gen), at(jump_cache), at(&priv)};
 }
 
 namespace {
@@ -117,15 +118,10 @@ extern "C" UnitEntry hs_jit_chain(Hart* h, ChainSlot* slot) {
   const uint64_t pc = h->pc;
   const uint8_t* host = h->fetch_hit(pc);
   if (!host) return nullptr;
-  const auto host_v = reinterpret_cast<uintptr_t>(host);
-  CompiledUnit* u = slot->unit;
-  if (slot->pc != pc || slot->host != host_v || slot->gen != h->chain_gen) [[unlikely]] {
-    Block* b = h->chain_blocks->probe(pc, host);
-    if (!b || !b->unit) return nullptr;
-    u = b->unit;
-    *slot = ChainSlot{pc, host_v, h->chain_gen, u};
-  }
-  return u->entry.load(std::memory_order_acquire);
+  Block* b = h->chain_blocks->probe(pc, host);
+  if (!b || !b->unit) return nullptr;
+  *slot = ChainSlot{pc, h->chain_gen, b->unit, static_cast<uint8_t>(h->priv)};
+  return b->unit->entry.load(std::memory_order_acquire);
 }
 
 }  // namespace hs

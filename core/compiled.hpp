@@ -56,17 +56,21 @@ struct CompiledUnit {
   std::atomic<uint32_t> waiting{0};
 };
 
-// The last unit one jump exit of a unit chained to: the unit compiled from
-// the code at guest pc `pc`, host address `host`, while the hart's
-// chain_gen was `gen`. A machine takes a new, process-wide unique chain_gen
-// (new_chain_generation) whenever code may have changed under a cached
-// target (a write to a code page, a state restore, units dropped), so a
-// slot is valid exactly while its gen is the hart's.
+// The last unit one direct jump exit of a unit chained to (or, in the hart's
+// jump cache, an indirect jump to the entry's pc): the unit compiled from
+// the code at guest pc `pc`, fetched at privilege `priv`, while the hart's
+// chain_gen was `gen`. A hart takes a new, process-wide unique chain_gen
+// (new_chain_generation) whenever a cached target may have changed: a write
+// to a code page, a state restore, units dropped, and any change to the
+// exec TLB (a fill or a flush; so the translation of `pc` the slot was
+// checked against is still the exec TLB's). A slot is valid exactly while
+// its gen is the hart's and its priv the hart's privilege: generated code
+// checks that inline and calls hs_jit_chain only when it is not.
 struct ChainSlot {
   uint64_t pc = 0;
-  uintptr_t host = 0;
   uint64_t gen = 0;
   CompiledUnit* unit = nullptr;
+  uint8_t priv = 0;  // a Priv
 };
 uint64_t new_chain_generation();
 
@@ -103,6 +107,9 @@ struct HartLayout {
   size_t tlb;         // TlbEntry[4][3][Hart::kTlbSize], {tag, addend} 16 bytes each
   size_t block_exit;  // bool
   size_t chain_until;  // uint64_t (see Hart::chain_until)
+  size_t chain_gen;    // uint64_t (see ChainSlot)
+  size_t jump_cache;   // ChainSlot[Hart::kJumpCacheSize]
+  size_t priv;         // uint8_t (a Priv)
 };
 
 // Slow paths for generated code (core/compiled.cpp). Each takes the
@@ -136,8 +143,9 @@ uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn, uint64_t position);
 // loop would run next, if it would run one at once (the exec TLB maps pc,
 // the block there is cached and its unit compiled), else nullptr. The unit
 // then tail-calls it with what is left of its budget: exactly what the loop
-// would do, without returning to it. `slot` is the exit's own cache of its
-// last target (see ChainSlot).
+// would do, without returning to it. `slot`, the exit's own cache of its
+// last target (see ChainSlot), is filled in for the next time; the unit
+// checks it inline and calls this only when it does not hold.
 UnitEntry hs_jit_chain(Hart* h, ChainSlot* slot);
 }
 

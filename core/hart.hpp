@@ -176,6 +176,9 @@ class Hart : public HartState, public IrqSink {
   uint64_t chain_until = 0;
   BlockCache* chain_blocks = nullptr;
   uint64_t chain_gen = 0;  // see ChainSlot
+  // Targets of indirect jumps out of units, direct-mapped by pc.
+  static constexpr size_t kJumpCacheSize = 1024;
+  ChainSlot jump_cache[kJumpCacheSize];
 
   // Full translation for an access at the current effective privilege (page
   // walk with A/D update, then PMP). Does not touch the TLB. (mmu.cpp)

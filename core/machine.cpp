@@ -111,7 +111,13 @@ bool Machine::execute(Block& b, uint64_t budget) {
   if (CompiledUnit* u = b.unit) {
     const UnitEntry e = u->entry.load(std::memory_order_acquire);
     if (e && budget >= b.count) return run_unit(e, budget);
-    if (!e) u->waiting.store(u->waiting.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (!e) {
+      u->waiting.store(u->waiting.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      const uint64_t before = hart_.instret;
+      const bool chain = run_block(b, budget);
+      waited_instructions_ += hart_.instret - before;
+      return chain;
+    }
   } else if (tier_ && b.heat++ == tier_->threshold()) [[unlikely]] {
     b.unit = tier_->hot(hart_, blocks_, b);
     return execute(b, budget);

@@ -48,6 +48,7 @@ class Machine {
 
   Bus& bus() { return bus_; }
   Hart& hart() { return hart_; }
+  const Hart& hart() const { return hart_; }
   const Decoder& decoder() const { return decoder_; }
   Position position() const { return Position{hart_.position}; }
 
@@ -100,6 +101,9 @@ class Machine {
   std::optional<int> exit_code() const { return exit_code_; }
   // Instructions retired inside compiled units (the rest ran interpreted).
   uint64_t compiled_instructions() const { return compiled_instructions_; }
+  // Instructions interpreted in blocks whose compiled unit was still waiting
+  // for the compile thread.
+  uint64_t waited_instructions() const { return waited_instructions_; }
   bool has_compiled_tier() const { return tier_ != nullptr; }
   // Positions skipped while the hart slept in WFI.
   uint64_t idle_positions() const { return idle_positions_; }
@@ -139,6 +143,7 @@ class Machine {
   BlockCache blocks_;
   std::unique_ptr<CompiledTier> tier_;
   uint64_t compiled_instructions_ = 0;
+  uint64_t waited_instructions_ = 0;
   std::vector<Device*> timed_;
   std::unordered_set<uint64_t> breakpoints_;
   bool breakpoints_armed_ = true;

@@ -133,6 +133,7 @@ void Hart::note_table_ref(uint64_t table, unsigned index) {
 }
 
 void Hart::tlb_flush_set(unsigned set) {
+  chain_gen = new_chain_generation();  // exec entries change (see ChainSlot)
   for (auto& type : tlb_[set])
     for (auto& e : type) e = TlbEntry{};
   large_vpn_[set] = large_mask_[set] = 0;
@@ -145,6 +146,7 @@ void Hart::tlb_flush_page(uint64_t va) {
       tlb_flush_set(set);
       continue;
     }
+    if (tlb_[set][kExec][vpn & (kTlbSize - 1)].tag == vpn) chain_gen = new_chain_generation();
     for (auto& type : tlb_[set]) {
       TlbEntry& e = type[vpn & (kTlbSize - 1)];
       if (e.tag == vpn) e = TlbEntry{};
@@ -161,6 +163,7 @@ void Hart::table_written(PAddr page, uint8_t bits) {
   // Translations may change under the executing block (even its own fetch):
   // it ends after this store, so both tiers fetch the next one afresh.
   block_exit = true;
+  chain_gen = new_chain_generation();
   if (bits & Bus::kTableNonLeaf) {
     tlb_flush();
     return;
@@ -224,6 +227,8 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, uns
   }
   const auto index = static_cast<unsigned>((va >> kPageShift) & (kTlbSize - 1));
   TlbEntry& e = tlb_[mode][t][index];
+  // Replacing an exec entry un-caches a translation (see ChainSlot).
+  if (t == kExec && e.tag != TlbEntry{}.tag) chain_gen = new_chain_generation();
   tlb_table_[mode][t][index] = table;
   note_table_ref(table, index);
   e.tag = va >> kPageShift;

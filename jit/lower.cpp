@@ -30,7 +30,9 @@ using LowerFn = std::function<Next(Lowerer&, const DecodedInsn&)>;
 class Lowerer {
  public:
   Lowerer(const Region& r, std::span<const InsnSpec> specs, const LowerOptions& o, llvm::Module& m)
-      : c_(m.getContext()), m_(m), b_(c_), r_(r), specs_(specs), o_(o) {}
+      : c_(m.getContext()), m_(m), b_(c_), r_(r),
+        blocks_(std::span(r.blocks).first(o.optimised ? r.blocks.size() : r.tier1_blocks)),
+        specs_(specs), o_(o) {}
 
   void lower(const std::string& name);
 
@@ -77,6 +79,11 @@ class Lowerer {
   // The same for a jump to `pc` outside the unit: the exit chains to the
   // unit there when it can (hs_jit_chain), else returns kJump.
   void jump_exit(Value* pc, Value* done);
+  // Writes pc, position and instret back and enters the unit the exit's
+  // ChainSlot `slot` names if it holds (see ChainSlot), else asks
+  // hs_jit_chain; returns kJump where neither chains.
+  void chain_to(Value* pc, Value* done, Value* slot, bool check_pc);
+  void tail_call(Value* entry, Value* done);
   // Returns `flow` (i8) unless it is kNext: the helper that returned it left
   // the hart as the loop expects it. Continues in a new block.
   void return_unless_next(Value* flow);
@@ -134,6 +141,7 @@ class Lowerer {
   llvm::Module& m_;
   llvm::IRBuilder<> b_;
   const Region& r_;
+  std::span<const RegionBlock> blocks_;  // the region's blocks this tier compiles
   std::span<const InsnSpec> specs_;
   const LowerOptions& o_;
   llvm::Function* fn_ = nullptr;
@@ -147,13 +155,21 @@ class Lowerer {
   llvm::PHINode* exit_pc_ = nullptr;
   llvm::PHINode* exit_done_ = nullptr;
   llvm::PHINode* exit_flow_ = nullptr;
-  BasicBlock* jump_bb_ = nullptr;
+  BasicBlock* jump_bb_ = nullptr;  // tier 1: the one jump exit
   llvm::PHINode* jump_pc_ = nullptr;
   llvm::PHINode* jump_done_ = nullptr;
   llvm::PHINode* jump_slot_ = nullptr;
+  BasicBlock* no_chain_bb_ = nullptr;      // returns kJump
+  BasicBlock* chain_lookup_bb_ = nullptr;  // calls hs_jit_chain
+  llvm::PHINode* lookup_done_ = nullptr;
+  llvm::PHINode* lookup_slot_ = nullptr;
   BasicBlock* return_bb_ = nullptr;
   llvm::PHINode* return_flow_ = nullptr;
-  llvm::AllocaInst* regs_[32] = {};
+  llvm::AllocaInst* regs_[32] = {};  // tier 2
+  // Tier 1: the value of each guest register in the basic block it was read
+  // or written in (see x()).
+  Value* t1_value_[32] = {};
+  BasicBlock* t1_block_[32] = {};
   // The data-TLB sets of loads and stores, fixed for the unit's life: the
   // set (dtlb) changes only with privilege or mstatus, which end the unit.
   Value* tlb_set_[2] = {};
@@ -289,24 +305,37 @@ const std::unordered_map<std::string_view, LowerFn>& lowerings() {
   return *table;
 }
 
-// Tier 1 reads guest registers from the hart at every use: values never
-// live across basic blocks, which fast register allocation would spill and
+// Tier 1 reads a guest register from the hart at its first use in each
+// basic block and reuses the value within the block: values never live
+// across basic blocks, which fast register allocation would spill and
 // reload around every block (every load/store has three).
 Value* Lowerer::x(unsigned r) {
   if (r == 0 || r >= 32) return c64(0);
-  if (!o_.optimised) return hart_load(i64(), o_.layout.x + 8 * r);
-  return b_.CreateLoad(i64(), regs_[r]);
+  if (o_.optimised) return b_.CreateLoad(i64(), regs_[r]);
+  if (t1_block_[r] != b_.GetInsertBlock()) {
+    t1_value_[r] = hart_load(i64(), o_.layout.x + 8 * r);
+    t1_block_[r] = b_.GetInsertBlock();
+  }
+  return t1_value_[r];
 }
 
 void Lowerer::set_x(unsigned r, Value* v) {
   if (r == 0 || r >= 32) return;  // x0 and the sink register
-  if (o_.optimised) b_.CreateStore(v, regs_[r]);
+  if (o_.optimised) {
+    b_.CreateStore(v, regs_[r]);
+  } else {
+    t1_value_[r] = v;
+    t1_block_[r] = b_.GetInsertBlock();
+  }
   hart_store(v, o_.layout.x + 8 * r);
 }
 
 void Lowerer::reload_x(unsigned r) {
-  if (r == 0 || r >= 32 || !o_.optimised) return;
-  b_.CreateStore(hart_load(i64(), o_.layout.x + 8 * r), regs_[r]);
+  if (r == 0 || r >= 32) return;
+  if (o_.optimised)
+    b_.CreateStore(hart_load(i64(), o_.layout.x + 8 * r), regs_[r]);
+  else
+    t1_block_[r] = nullptr;
 }
 
 void Lowerer::make_exits() {
@@ -321,29 +350,28 @@ void Lowerer::make_exits() {
   hart_store(b_.CreateAdd(ins0_, exit_done_), o_.layout.instret);
   b_.CreateRet(exit_flow_);
 
-  jump_bb_ = new_bb("jump_exit");
-  b_.SetInsertPoint(jump_bb_);
-  jump_pc_ = b_.CreatePHI(i64(), 8, "jump_pc");
-  jump_done_ = b_.CreatePHI(i64(), 8, "jump_done");
-  jump_slot_ = b_.CreatePHI(b_.getPtrTy(), 8, "jump_slot");
-  hart_store(jump_pc_, o_.layout.pc);
-  Value* position = b_.CreateAdd(pos0_, jump_done_);
-  hart_store(position, o_.layout.position);
-  hart_store(b_.CreateAdd(ins0_, jump_done_), o_.layout.instret);
-  BasicBlock* lookup = new_bb("chain_lookup");
-  BasicBlock* chain = new_bb("chain");
-  BasicBlock* out = new_bb("no_chain");
-  b_.CreateCondBr(b_.CreateICmpULT(position, hart_load(i64(), o_.layout.chain_until)), lookup, out);
-  b_.SetInsertPoint(lookup);
-  Value* next = call(reinterpret_cast<const void*>(&hs_jit_chain), b_.getPtrTy(), {hart_, jump_slot_});
-  b_.CreateCondBr(b_.CreateIsNotNull(next), chain, out);
-  b_.SetInsertPoint(chain);
-  // A tail call: chains of any length run in constant stack.
-  llvm::CallInst* rest = b_.CreateCall(fn_->getFunctionType(), next, {hart_, b_.CreateSub(budget_, jump_done_)});
-  rest->setTailCallKind(llvm::CallInst::TCK_MustTail);
-  b_.CreateRet(rest);
-  b_.SetInsertPoint(out);
+  no_chain_bb_ = new_bb("no_chain");
+  b_.SetInsertPoint(no_chain_bb_);
   b_.CreateRet(b_.getInt8(static_cast<uint8_t>(Flow::kJump)));
+  // The slot did not hold: hs_jit_chain looks the target up (and refills it).
+  chain_lookup_bb_ = new_bb("chain_lookup");
+  b_.SetInsertPoint(chain_lookup_bb_);
+  lookup_done_ = b_.CreatePHI(i64(), 8, "lookup_done");
+  lookup_slot_ = b_.CreatePHI(b_.getPtrTy(), 8, "lookup_slot");
+  Value* next = call(reinterpret_cast<const void*>(&hs_jit_chain), b_.getPtrTy(), {hart_, lookup_slot_});
+  BasicBlock* chain = new_bb("chain");
+  b_.CreateCondBr(b_.CreateIsNotNull(next), chain, no_chain_bb_);
+  b_.SetInsertPoint(chain);
+  tail_call(next, lookup_done_);
+  if (!o_.optimised) {
+    // Tier 1: one shared jump exit (less IR to compile).
+    jump_bb_ = new_bb("jump_exit");
+    b_.SetInsertPoint(jump_bb_);
+    jump_pc_ = b_.CreatePHI(i64(), 8, "jump_pc");
+    jump_done_ = b_.CreatePHI(i64(), 8, "jump_done");
+    jump_slot_ = b_.CreatePHI(b_.getPtrTy(), 8, "jump_slot");
+    chain_to(jump_pc_, jump_done_, jump_slot_, true);
+  }
   return_bb_ = new_bb("return");
   b_.SetInsertPoint(return_bb_);
   return_flow_ = b_.CreatePHI(i8(), 8, "return_flow");
@@ -359,11 +387,68 @@ void Lowerer::exit(Value* pc, Flow flow, Value* done) {
 }
 
 void Lowerer::jump_exit(Value* pc, Value* done) {
+  // A direct jump has a slot of its own; an indirect one (a return, mostly:
+  // many targets) uses the hart's jump cache entry for its target.
+  Value* slot;
+  const bool direct = llvm::isa<llvm::ConstantInt>(pc);
+  if (direct) {
+    slot = ptr(&o_.chain_slots->emplace_back());
+  } else {
+    Value* index = b_.CreateAnd(b_.CreateLShr(pc, 1), c64(Hart::kJumpCacheSize - 1));
+    slot = b_.CreateInBoundsGEP(i8(), field(o_.layout.jump_cache), b_.CreateMul(index, c64(sizeof(ChainSlot))));
+  }
+  if (o_.optimised) {
+    // Tier 2: each exit its own copy, so each has its own indirect jump for
+    // the host's branch predictor.
+    chain_to(pc, done, slot, !direct);
+    return;
+  }
   BasicBlock* here = b_.GetInsertBlock();
   jump_pc_->addIncoming(pc, here);
   jump_done_->addIncoming(done, here);
-  jump_slot_->addIncoming(ptr(&o_.chain_slots->emplace_back()), here);
+  jump_slot_->addIncoming(slot, here);
   b_.CreateBr(jump_bb_);
+}
+
+void Lowerer::tail_call(Value* entry, Value* done) {
+  // A tail call: chains of any length run in constant stack.
+  llvm::CallInst* rest = b_.CreateCall(fn_->getFunctionType(), entry, {hart_, b_.CreateSub(budget_, done)});
+  rest->setTailCallKind(llvm::CallInst::TCK_MustTail);
+  b_.CreateRet(rest);
+}
+
+void Lowerer::chain_to(Value* pc, Value* done, Value* slot, bool check_pc) {
+  hart_store(pc, o_.layout.pc);
+  Value* position = b_.CreateAdd(pos0_, done);
+  hart_store(position, o_.layout.position);
+  hart_store(b_.CreateAdd(ins0_, done), o_.layout.instret);
+  BasicBlock* check = new_bb("chain_check");
+  b_.CreateCondBr(b_.CreateICmpULT(position, hart_load(i64(), o_.layout.chain_until)), check, no_chain_bb_);
+  b_.SetInsertPoint(check);
+  // The slot holds while its gen and priv are the hart's (and its pc is the
+  // target: an exit to a constant pc only ever fills its slot with that pc).
+  auto slot_field = [&](llvm::Type* t, size_t offset) {
+    return hart_load(t, b_.CreateConstInBoundsGEP1_64(i8(), slot, offset));
+  };
+  Value* ok = b_.CreateAnd(
+      b_.CreateICmpEQ(slot_field(i64(), offsetof(ChainSlot, gen)), hart_load(i64(), o_.layout.chain_gen)),
+      b_.CreateICmpEQ(slot_field(i8(), offsetof(ChainSlot, priv)), hart_load(i8(), o_.layout.priv)));
+  if (check_pc) ok = b_.CreateAnd(ok, b_.CreateICmpEQ(slot_field(i64(), offsetof(ChainSlot, pc)), pc));
+  BasicBlock* hit = new_bb("chain_hit");
+  BasicBlock* here = b_.GetInsertBlock();
+  lookup_done_->addIncoming(done, here);
+  lookup_slot_->addIncoming(slot, here);
+  cond_br_likely(ok, hit, chain_lookup_bb_);
+  b_.SetInsertPoint(hit);
+  Value* unit = slot_field(b_.getPtrTy(), offsetof(ChainSlot, unit));
+  static_assert(offsetof(CompiledUnit, entry) == 0);
+  auto* entry = llvm::cast<llvm::LoadInst>(hart_load(b_.getPtrTy(), unit));  // CompiledUnit::entry
+  entry->setAtomic(llvm::AtomicOrdering::Acquire);
+  entry->setAlignment(llvm::Align(8));
+  BasicBlock* go = new_bb("chain");
+  b_.CreateCondBr(b_.CreateIsNotNull(entry), go, no_chain_bb_);
+  b_.SetInsertPoint(go);
+  tail_call(entry, done);
 }
 
 void Lowerer::return_unless_next(Value* flow) {
@@ -562,7 +647,7 @@ void Lowerer::count_run() {
 }
 
 void Lowerer::lower_block(size_t n) {
-  const RegionBlock& rb = r_.blocks[n];
+  const RegionBlock& rb = blocks_[n];
   b_.SetInsertPoint(block_at_.at(rb.vpc));
   block_has_fallback_ = false;
   done_blk_ = b_.CreateLoad(i64(), done_);
@@ -612,7 +697,7 @@ void Lowerer::lower(const std::string& name) {
   BasicBlock* entry = new_bb("entry");
   b_.SetInsertPoint(entry);
   std::bitset<32> used;
-  for (const RegionBlock& rb : r_.blocks)
+  for (const RegionBlock& rb : blocks_)
     for (const DecodedInsn& i : rb.insns)
       for (unsigned r : {i.rs1, i.rs2, i.rd})
         if (r > 0 && r < 32 && o_.optimised) used[r] = true;
@@ -633,9 +718,9 @@ void Lowerer::lower(const std::string& name) {
   ins0_ = hart_load(i64(), o_.layout.instret);
   make_exits();
   b_.CreateStore(c64(0), done_);
-  for (const RegionBlock& rb : r_.blocks) block_at_.emplace(rb.vpc, new_bb("block"));
+  for (const RegionBlock& rb : blocks_) block_at_.emplace(rb.vpc, new_bb("block"));
   b_.CreateBr(block_at_.at(r_.entry));
-  for (size_t n = 0; n < r_.blocks.size(); ++n) lower_block(n);
+  for (size_t n = 0; n < blocks_.size(); ++n) lower_block(n);
 }
 
 }  // namespace

@@ -2,9 +2,9 @@
 //
 // The generated function is a UnitEntry (core/compiled.hpp):
 //   i8 @name(ptr %hart, i64 %budget)
-// Guest integer registers are read from the hart at every use in tier 1
-// (no value crosses a basic block, which fast register allocation would
-// spill) and live in allocas (SSA after SROA) in tier 2; both store them to
+// Guest integer registers are read from the hart at their first use in each
+// basic block in tier 1 (no value crosses a basic block, which fast register
+// allocation would spill) and live in allocas (SSA after SROA) in tier 2; both store them to
 // the hart as they are written (so an exit or a helper call needs no
 // write-back: exits are small and compile quickly; storing only at exits
 // made a tier-2 unit of Linux's memcpy 9,800 lines of IR and 430 ms of
@@ -13,7 +13,8 @@
 // instructions are lowered inline (loads/stores with the soft-TLB hit path
 // in IR, the miss path a call to hs_jit_load/hs_jit_store); every other
 // instruction calls its single-instruction handler through hs_jit_exec. A
-// jump out of the unit chains to the next unit (hs_jit_chain) or returns.
+// jump out of the unit chains to the next unit (its ChainSlot checked
+// inline, else hs_jit_chain) or returns.
 // An instruction the table does not know (illegal) ends the unit before
 // it: the interpreter runs it.
 #pragma once

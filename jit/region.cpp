@@ -75,6 +75,10 @@ Region form_region(const Hart& hart, const BlockCache& cache, const Decoder& dec
     }
   }
   r.entry = entry.vpc;
+  for (size_t t1 = 0; r.tier1_blocks < blocks.size(); ++r.tier1_blocks) {
+    t1 += blocks[r.tier1_blocks]->count;
+    if (r.tier1_blocks > 0 && t1 > kMaxTier1Insns) break;
+  }
   std::vector<std::pair<uint16_t, uint16_t>> spans;
   for (const Block* b : blocks) {
     RegionBlock rb{b->vpc, {}};

@@ -32,7 +32,9 @@ struct RegionBlock {
 
 struct Region {
   uint64_t entry = 0;               // == blocks[0].vpc
-  std::vector<RegionBlock> blocks;  // blocks[0] is the entry
+  std::vector<RegionBlock> blocks;  // blocks[0] is the entry, then in breadth-first order
+  // Tier 1 compiles the first tier1_blocks blocks (see kMaxTier1Insns).
+  size_t tier1_blocks = 0;
   // The code bytes the region was decoded from, as (page offset, length)
   // ranges and their contents: a unit is reused for any page holding them.
   std::vector<std::pair<uint16_t, uint16_t>> ranges;
@@ -47,6 +49,13 @@ struct Region {
 // Limits of one region.
 constexpr size_t kMaxRegionBlocks = 24;
 constexpr size_t kMaxRegionInsns = 256;
+// Tier 1 compiles the region's leading blocks up to this many instructions
+// (at least the entry block). The compile thread is the bottleneck of a
+// Linux boot: about 7,000 regions become hot, enough work for ten times the
+// boot's length, and full regions overlap (each instruction compiled 2.6
+// times on average). Short tier-1 units cut both; tier 2, where loops
+// matter, compiles the whole region.
+constexpr size_t kMaxTier1Insns = 64;
 
 // The region entered at `b` (cached in `cache`, run from hart.pc's page).
 // Empty (no blocks) if `b` cannot start one: the scratch block of a

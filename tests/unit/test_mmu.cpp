@@ -403,6 +403,48 @@ TEST_CASE("PTE stores drop exactly the translations built from their table page"
   CHECK(h.trap_cause == cause::kLoadPageFault);
 }
 
+TEST_CASE("the chain generation changes whenever a cached exec translation may", "[mmu]") {
+  // Compiled units chain through slots that hold while hart.chain_gen does
+  // (core/compiled.hpp ChainSlot): every change to the exec TLB's
+  // translations must move it, or a slot would enter stale code.
+  PagedMachine t;
+  Hart& h = t.h();
+  const uint64_t pte = t.pt.map(0x5000, 0x80300000, 0, V | R | X | A | D);
+  t.pt.map(0x5000 + Hart::kTlbSize * kPageSize, 0x80301000, 0, V | R | X | A | D);  // same index
+  t.pt.map(0x6000, 0x80302000, 0, V | R | X | A | D);
+  PAddr pa;
+  auto fetch = [&](uint64_t va) {
+    REQUIRE(h.fetch(va, pa) != nullptr);
+    return pa.v;
+  };
+  CHECK(fetch(0x5000) == 0x80300000);
+  uint64_t gen = h.chain_gen;
+  auto moved = [&] {
+    const bool m = h.chain_gen != gen;
+    gen = h.chain_gen;
+    return m;
+  };
+  CHECK(fetch(0x5004) == 0x80300004);
+  CHECK(fetch(0x6000) == 0x80302000);  // a fill into a free entry changes no translation
+  CHECK_FALSE(moved());
+  CHECK(fetch(0x5000 + Hart::kTlbSize * kPageSize) == 0x80301000);  // replaces 0x5000's entry
+  CHECK(moved());
+  CHECK(fetch(0x5000) == 0x80300000);
+  CHECK(moved());
+  t.pt.write(pte, (0x80302000 >> 12) << 10 | V | R | X | A | D);  // PTE store
+  CHECK(moved());
+  CHECK(fetch(0x5000) == 0x80302000);
+  h.x[10] = 0x5000;
+  REQUIRE(t.exec(kSfenceVma | 10u << 15) == Flow::kEndBlock);
+  CHECK(moved());
+  CHECK(fetch(0x5000) == 0x80302000);
+  h.x[10] = 0x9000;  // not cached: nothing changes
+  REQUIRE(t.exec(kSfenceVma | 10u << 15) == Flow::kEndBlock);
+  CHECK_FALSE(moved());
+  REQUIRE(t.exec(kSfenceVma) == Flow::kEndBlock);
+  CHECK(moved());
+}
+
 TEST_CASE("sfence.vma is illegal in U-mode and in S-mode with TVM", "[mmu]") {
   PagedMachine t;
   Hart& h = t.h();

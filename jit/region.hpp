@@ -48,7 +48,7 @@ struct Region {
 
 // Limits of one region.
 constexpr size_t kMaxRegionBlocks = 24;
-constexpr size_t kMaxRegionInsns = 256;
+constexpr size_t kMaxRegionInsns = 128;
 // Tier 1 compiles the region's leading blocks up to this many instructions
 // (at least the entry block). The compile thread is the bottleneck of a
 // Linux boot: about 7,000 regions become hot, enough work for ten times the

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/hart.hpp"
@@ -112,6 +113,12 @@ class Lowerer {
     Value* entry;
   };
   Access access(const DecodedInsn& i, AccessType t);
+  // Tier 2, in a loop: the access's own one-entry TLB in SSA (see the
+  // definition). Leaves the builder in `fast`, where `host` is the access's
+  // host address; `slow` (empty) is where the TLB misses.
+  void loop_access(const DecodedInsn& i, AccessType t, unsigned size, BasicBlock*& fast,
+                   BasicBlock*& slow, Value*& host);
+  void find_loops();
   // True if entry `e` maps the `size` bytes at va (Hart::data_hit's test).
   Value* tlb_hit(Value* e, Value* va, unsigned size) {
     return b_.CreateAnd(b_.CreateICmpEQ(hart_load(i64(), e), b_.CreateLShr(va, kPageShift)),
@@ -178,6 +185,10 @@ class Lowerer {
   Value* done_blk_ = nullptr;
   unsigned k_ = 0;
   bool block_has_fallback_ = false;
+  // Tier 2: the region blocks on a cycle of direct jumps (loops), and
+  // whether the block being lowered is one (see cached_access).
+  std::unordered_set<uint64_t> in_loop_;
+  bool block_in_loop_ = false;
   llvm::MDNode* hart_scope_ = nullptr;
   llvm::MDNode* guest_scope_ = nullptr;
 };
@@ -513,6 +524,76 @@ Value* Lowerer::tlb_entry(Value* va, AccessType t) {
   return b_.CreateInBoundsGEP(i8(), tlb_set_[t], b_.CreateShl(index, 4));
 }
 
+// The blocks of the region that can reach themselves by direct jumps,
+// branches and fall-through inside the region.
+void Lowerer::find_loops() {
+  std::unordered_map<uint64_t, std::vector<uint64_t>> succ;
+  for (const RegionBlock& rb : blocks_) {
+    auto& s = succ[rb.vpc];
+    for (const DecodedInsn& i : rb.insns) {
+      if (i.spec >= specs_.size()) break;
+      const InsnSpec& spec = specs_[i.spec];
+      if (spec.format == Format::kB || std::string_view(spec.name) == "jal")
+        s.push_back(i.pc + static_cast<uint64_t>(static_cast<int64_t>(i.imm)));
+    }
+    const DecodedInsn& last = rb.insns.back();
+    if (last.spec < specs_.size() && !(specs_[last.spec].flags & kEndsBlock)) s.push_back(last.pc + last.len);
+  }
+  for (const RegionBlock& rb : blocks_) {
+    std::vector<uint64_t> work = succ[rb.vpc];
+    std::unordered_set<uint64_t> seen;
+    while (!work.empty()) {
+      const uint64_t pc = work.back();
+      work.pop_back();
+      if (pc == rb.vpc) {
+        in_loop_.insert(pc);
+        break;
+      }
+      if (!succ.count(pc) || !seen.insert(pc).second) continue;
+      for (uint64_t n : succ[pc]) work.push_back(n);
+    }
+  }
+}
+
+// A load or store in a loop of a tier-2 unit keeps the page it last hit and
+// that page's TLB addend in SSA values (allocas promoted by SROA, carried
+// around the loop), so the next access to the same page needs no TLB load:
+// a table lookup whose index depends on the loop's data (CRC32) has only
+// the add on its dependency chain. Exact: within one run of a unit no
+// translation changes (a page-table store, sfence.vma, satp, a device or
+// a trap all end the unit), and the pair is taken only from a TLB hit, so
+// it maps exactly as the TLB does; it starts empty at every unit entry.
+void Lowerer::loop_access(const DecodedInsn& i, AccessType t, unsigned size, BasicBlock*& fast,
+                          BasicBlock*& slow, Value*& host) {
+  llvm::AllocaInst *page, *addend;
+  {
+    llvm::IRBuilderBase::InsertPointGuard guard(b_);
+    b_.SetInsertPoint(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+    page = b_.CreateAlloca(i64(), nullptr, "site_page");
+    addend = b_.CreateAlloca(i64(), nullptr, "site_addend");
+    b_.SetInsertPoint(fn_->getEntryBlock().getTerminator());
+    b_.CreateStore(c64(~0ull), page);  // no virtual page number
+    b_.CreateStore(c64(0), addend);
+  }
+  Value* va = b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
+  Value* in_page = b_.CreateICmpULE(b_.CreateAnd(va, kPageSize - 1), c64(kPageSize - size));
+  Value* same = b_.CreateAnd(b_.CreateICmpEQ(b_.CreateLShr(va, kPageShift), b_.CreateLoad(i64(), page)), in_page);
+  fast = new_bb("site_hit");
+  BasicBlock* lookup = new_bb("site_miss");
+  BasicBlock* fill = new_bb("site_fill");
+  slow = new_bb(t == kRead ? "load_miss" : "store_miss");
+  cond_br_likely(same, fast, lookup);
+  b_.SetInsertPoint(lookup);
+  Value* e = tlb_entry(va, t);
+  cond_br_likely(tlb_hit(e, va, size), fill, slow);
+  b_.SetInsertPoint(fill);
+  b_.CreateStore(b_.CreateLShr(va, kPageShift), page);
+  b_.CreateStore(hart_load(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8)), addend);
+  b_.CreateBr(fast);
+  b_.SetInsertPoint(fast);
+  host = b_.CreateIntToPtr(b_.CreateAdd(b_.CreateLoad(i64(), addend), va), b_.getPtrTy());
+}
+
 // ---- instructions ----
 
 Next Lowerer::alu(const DecodedInsn& i, AluFn fn, bool imm) {
@@ -567,15 +648,20 @@ Lowerer::Access Lowerer::access(const DecodedInsn& i, AccessType t) {
 // merges the copies.
 Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
   llvm::Type* t = b_.getIntNTy(8 * size);
-  const Access a = access(i, kRead);
-  BasicBlock* fast = new_bb("load_hit");
-  BasicBlock* slow = new_bb("load_miss");
-  BasicBlock* join = new_bb("load_done");
-  cond_br_likely(tlb_hit(a.entry, a.va, size), fast, slow);
-
-  b_.SetInsertPoint(fast);
-  const Access f = access(i, kRead);
-  Value* raw = in_scope(b_.CreateAlignedLoad(t, tlb_host(f.entry, f.va), llvm::Align(1)), false);
+  BasicBlock *fast, *slow, *join = new_bb("load_done");
+  Value* host;
+  if (block_in_loop_) {
+    loop_access(i, kRead, size, fast, slow, host);
+  } else {
+    const Access a = access(i, kRead);
+    fast = new_bb("load_hit");
+    slow = new_bb("load_miss");
+    cond_br_likely(tlb_hit(a.entry, a.va, size), fast, slow);
+    b_.SetInsertPoint(fast);
+    const Access f = access(i, kRead);
+    host = tlb_host(f.entry, f.va);
+  }
+  Value* raw = in_scope(b_.CreateAlignedLoad(t, host, llvm::Align(1)), false);
   set_x(i.rd, sign ? b_.CreateSExt(raw, i64()) : b_.CreateZExt(raw, i64()));
   b_.CreateBr(join);
 
@@ -592,15 +678,20 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
 
 Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   llvm::Type* t = b_.getIntNTy(8 * size);
-  const Access a = access(i, kWrite);
-  BasicBlock* fast = new_bb("store_hit");
-  BasicBlock* slow = new_bb("store_miss");
-  BasicBlock* join = new_bb("store_done");
-  cond_br_likely(tlb_hit(a.entry, a.va, size), fast, slow);
-
-  b_.SetInsertPoint(fast);
-  const Access f = access(i, kWrite);
-  in_scope(b_.CreateAlignedStore(b_.CreateTrunc(x(i.rs2), t), tlb_host(f.entry, f.va), llvm::Align(1)), false);
+  BasicBlock *fast, *slow, *join = new_bb("store_done");
+  Value* host;
+  if (block_in_loop_) {
+    loop_access(i, kWrite, size, fast, slow, host);
+  } else {
+    const Access a = access(i, kWrite);
+    fast = new_bb("store_hit");
+    slow = new_bb("store_miss");
+    cond_br_likely(tlb_hit(a.entry, a.va, size), fast, slow);
+    b_.SetInsertPoint(fast);
+    const Access f = access(i, kWrite);
+    host = tlb_host(f.entry, f.va);
+  }
+  in_scope(b_.CreateAlignedStore(b_.CreateTrunc(x(i.rs2), t), host, llvm::Align(1)), false);
   b_.CreateBr(join);
 
   // A miss: hs_jit_store ends the unit itself on a trap, MMIO or a write to
@@ -650,6 +741,7 @@ void Lowerer::lower_block(size_t n) {
   const RegionBlock& rb = blocks_[n];
   b_.SetInsertPoint(block_at_.at(rb.vpc));
   block_has_fallback_ = false;
+  block_in_loop_ = in_loop_.count(rb.vpc) != 0;
   done_blk_ = b_.CreateLoad(i64(), done_);
   k_ = 0;
   // Budget: the whole block must fit, or the interpreter runs it.
@@ -719,6 +811,7 @@ void Lowerer::lower(const std::string& name) {
   make_exits();
   b_.CreateStore(c64(0), done_);
   for (const RegionBlock& rb : blocks_) block_at_.emplace(rb.vpc, new_bb("block"));
+  if (o_.optimised) find_loops();
   b_.CreateBr(block_at_.at(r_.entry));
   for (size_t n = 0; n < blocks_.size(); ++n) lower_block(n);
 }

@@ -11,7 +11,8 @@
 // compile time for 2% more speed on bench-cpu). Each region block checks
 // the budget on entry; integer, M, branch, jump, load and store
 // instructions are lowered inline (loads/stores with the soft-TLB hit path
-// in IR, the miss path a call to hs_jit_load/hs_jit_store); every other
+// in IR, the miss path a call to hs_jit_load/hs_jit_store; in tier-2 loops
+// each access first tries the page it hit last, kept in SSA); every other
 // instruction calls its single-instruction handler through hs_jit_exec. A
 // jump out of the unit chains to the next unit (its ChainSlot checked
 // inline, else hs_jit_chain) or returns.

@@ -155,8 +155,13 @@ void Hart::tlb_flush_page(uint64_t va) {
 }
 
 void Hart::mark_table(Bus::Memory& m, uint64_t offset, uint8_t bits) {
-  // A new table page: drop write entries, one of which may map it.
-  if (bus_.mark_table_page(m, offset, bits)) tlb_flush_writes();
+  // A new table page: drop write entries, one of which may map it, and end
+  // the block: a compiled loop may hold a write translation of its own for
+  // that page (jit/lower.cpp loop_access), which must not outlive this.
+  if (bus_.mark_table_page(m, offset, bits)) {
+    tlb_flush_writes();
+    block_exit = true;
+  }
 }
 
 void Hart::table_written(PAddr page, uint8_t bits) {

@@ -113,11 +113,13 @@ class Lowerer {
     Value* entry;
   };
   Access access(const DecodedInsn& i, AccessType t);
-  // Tier 2, in a loop: the access's own one-entry TLB in SSA (see the
-  // definition). Leaves the builder in `fast`, where `host` is the access's
-  // host address; `slow` (empty) is where the TLB misses.
-  void loop_access(const DecodedInsn& i, AccessType t, unsigned size, BasicBlock*& fast,
-                   BasicBlock*& slow, Value*& host);
+  // The TLB hit path of load/store `i`: returns its host address, with the
+  // builder in the block where that is valid; `slow` (empty) is where the
+  // access misses.
+  Value* hit_path(const DecodedInsn& i, AccessType t, unsigned size, BasicBlock*& slow);
+  // hit_path in a loop of a tier-2 unit: the access's own one-entry TLB in
+  // SSA (see the definition).
+  Value* loop_access(const DecodedInsn& i, AccessType t, unsigned size, BasicBlock*& slow);
   void find_loops();
   // True if entry `e` maps the `size` bytes at va (Hart::data_hit's test).
   Value* tlb_hit(Value* e, Value* va, unsigned size) {
@@ -561,10 +563,11 @@ void Lowerer::find_loops() {
 // a table lookup whose index depends on the loop's data (CRC32) has only
 // the add on its dependency chain. Exact: within one run of a unit no
 // translation changes (a page-table store, sfence.vma, satp, a device or
-// a trap all end the unit), and the pair is taken only from a TLB hit, so
-// it maps exactly as the TLB does; it starts empty at every unit entry.
-void Lowerer::loop_access(const DecodedInsn& i, AccessType t, unsigned size, BasicBlock*& fast,
-                          BasicBlock*& slow, Value*& host) {
+// a trap all end the unit, and so does a walk that makes a page a page
+// table, which drops the TLB's write entries), and the pair is taken only
+// from a TLB hit, so it maps exactly as the TLB does; it starts empty at
+// every unit entry.
+Value* Lowerer::loop_access(const DecodedInsn& i, AccessType t, unsigned size, BasicBlock*& slow) {
   llvm::AllocaInst *page, *addend;
   {
     llvm::IRBuilderBase::InsertPointGuard guard(b_);
@@ -578,7 +581,7 @@ void Lowerer::loop_access(const DecodedInsn& i, AccessType t, unsigned size, Bas
   Value* va = b_.CreateAdd(x(i.rs1), c64(static_cast<uint64_t>(static_cast<int64_t>(i.imm))));
   Value* in_page = b_.CreateICmpULE(b_.CreateAnd(va, kPageSize - 1), c64(kPageSize - size));
   Value* same = b_.CreateAnd(b_.CreateICmpEQ(b_.CreateLShr(va, kPageShift), b_.CreateLoad(i64(), page)), in_page);
-  fast = new_bb("site_hit");
+  BasicBlock* fast = new_bb("site_hit");
   BasicBlock* lookup = new_bb("site_miss");
   BasicBlock* fill = new_bb("site_fill");
   slow = new_bb(t == kRead ? "load_miss" : "store_miss");
@@ -591,7 +594,7 @@ void Lowerer::loop_access(const DecodedInsn& i, AccessType t, unsigned size, Bas
   b_.CreateStore(hart_load(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8)), addend);
   b_.CreateBr(fast);
   b_.SetInsertPoint(fast);
-  host = b_.CreateIntToPtr(b_.CreateAdd(b_.CreateLoad(i64(), addend), va), b_.getPtrTy());
+  return b_.CreateIntToPtr(b_.CreateAdd(b_.CreateLoad(i64(), addend), va), b_.getPtrTy());
 }
 
 // ---- instructions ----
@@ -646,21 +649,22 @@ Lowerer::Access Lowerer::access(const DecodedInsn& i, AccessType t) {
 // Tier 1 computes the address again in each block of an access (and writes
 // rd on each path) so that no value crosses a block boundary; tier 2's CSE
 // merges the copies.
+Value* Lowerer::hit_path(const DecodedInsn& i, AccessType t, unsigned size, BasicBlock*& slow) {
+  if (block_in_loop_) return loop_access(i, t, size, slow);
+  const Access a = access(i, t);
+  BasicBlock* fast = new_bb(t == kRead ? "load_hit" : "store_hit");
+  slow = new_bb(t == kRead ? "load_miss" : "store_miss");
+  cond_br_likely(tlb_hit(a.entry, a.va, size), fast, slow);
+  b_.SetInsertPoint(fast);
+  const Access f = access(i, t);
+  return tlb_host(f.entry, f.va);
+}
+
 Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
   llvm::Type* t = b_.getIntNTy(8 * size);
-  BasicBlock *fast, *slow, *join = new_bb("load_done");
-  Value* host;
-  if (block_in_loop_) {
-    loop_access(i, kRead, size, fast, slow, host);
-  } else {
-    const Access a = access(i, kRead);
-    fast = new_bb("load_hit");
-    slow = new_bb("load_miss");
-    cond_br_likely(tlb_hit(a.entry, a.va, size), fast, slow);
-    b_.SetInsertPoint(fast);
-    const Access f = access(i, kRead);
-    host = tlb_host(f.entry, f.va);
-  }
+  BasicBlock* join = new_bb("load_done");
+  BasicBlock* slow;
+  Value* host = hit_path(i, kRead, size, slow);
   Value* raw = in_scope(b_.CreateAlignedLoad(t, host, llvm::Align(1)), false);
   set_x(i.rd, sign ? b_.CreateSExt(raw, i64()) : b_.CreateZExt(raw, i64()));
   b_.CreateBr(join);
@@ -678,19 +682,9 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
 
 Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   llvm::Type* t = b_.getIntNTy(8 * size);
-  BasicBlock *fast, *slow, *join = new_bb("store_done");
-  Value* host;
-  if (block_in_loop_) {
-    loop_access(i, kWrite, size, fast, slow, host);
-  } else {
-    const Access a = access(i, kWrite);
-    fast = new_bb("store_hit");
-    slow = new_bb("store_miss");
-    cond_br_likely(tlb_hit(a.entry, a.va, size), fast, slow);
-    b_.SetInsertPoint(fast);
-    const Access f = access(i, kWrite);
-    host = tlb_host(f.entry, f.va);
-  }
+  BasicBlock* join = new_bb("store_done");
+  BasicBlock* slow;
+  Value* host = hit_path(i, kWrite, size, slow);
   in_scope(b_.CreateAlignedStore(b_.CreateTrunc(x(i.rs2), t), host, llvm::Align(1)), false);
   b_.CreateBr(join);
 

@@ -445,6 +445,24 @@ TEST_CASE("the chain generation changes whenever a cached exec translation may",
   CHECK(moved());
 }
 
+TEST_CASE("a walk through a page not yet known as a page table ends the block", "[mmu]") {
+  // The TLB's write entries are dropped then (one may map the new table
+  // page), and compiled loops keep write translations of their own for the
+  // rest of a unit (jit/lower.cpp loop_access): the block must end there.
+  PagedMachine t;
+  Hart& h = t.h();
+  t.pt.map(0x5000, 0x80300000, 0, V | R | W | A | D);
+  t.pt.map(0x6000, 0x80301000, 0, V | R | W | A | D);  // same leaf table page
+  uint64_t v = 0;
+  h.block_exit = false;
+  REQUIRE(h.load<uint64_t>(mem_insn(), 0x5000, v));
+  CHECK(h.block_exit);
+  CHECK(h.mem_done() == Flow::kEndBlock);
+  h.block_exit = false;
+  REQUIRE(h.load<uint64_t>(mem_insn(), 0x6000, v));  // walks known table pages only
+  CHECK_FALSE(h.block_exit);
+}
+
 TEST_CASE("sfence.vma is illegal in U-mode and in S-mode with TVM", "[mmu]") {
   PagedMachine t;
   Hart& h = t.h();

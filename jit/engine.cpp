@@ -65,7 +65,7 @@ namespace orc = llvm::orc;
 struct Unit : CompiledUnit {
   explicit Unit(Region r) : region(std::move(r)) {}
   Region region;
-  uint64_t runs = 0;  // block runs, counted by tier-1 code (racy reads elsewhere)
+  uint64_t runs = 0;  // entry and loop block runs, counted by tier-1 code (racy reads elsewhere)
   uint64_t runs_queued = 0;  // `runs` when queued for tier 2
   bool optimised = false;  // the entry is tier-2 code
   std::deque<ChainSlot> chain_slots;  // of every compile's code (see LowerOptions)

@@ -187,8 +187,9 @@ class Lowerer {
   Value* done_blk_ = nullptr;
   unsigned k_ = 0;
   bool block_has_fallback_ = false;
-  // Tier 2: the region blocks on a cycle of direct jumps (loops), and
-  // whether the block being lowered is one (see cached_access).
+  // The compiled blocks on a cycle of direct jumps (loops), and whether the
+  // block being lowered is one (tier 2 caches translations there, see
+  // loop_access; tier 1 counts runs there).
   std::unordered_set<uint64_t> in_loop_;
   bool block_in_loop_ = false;
   llvm::MDNode* hart_scope_ = nullptr;
@@ -735,7 +736,7 @@ void Lowerer::lower_block(size_t n) {
   const RegionBlock& rb = blocks_[n];
   b_.SetInsertPoint(block_at_.at(rb.vpc));
   block_has_fallback_ = false;
-  block_in_loop_ = in_loop_.count(rb.vpc) != 0;
+  block_in_loop_ = o_.optimised && in_loop_.count(rb.vpc) != 0;
   done_blk_ = b_.CreateLoad(i64(), done_);
   k_ = 0;
   // Budget: the whole block must fit, or the interpreter runs it.
@@ -746,7 +747,10 @@ void Lowerer::lower_block(size_t n) {
   b_.SetInsertPoint(out);
   exit(c64(rb.vpc), Flow::kJump, done_blk_);
   b_.SetInsertPoint(body);
-  if (o_.runs) count_run();
+  // Runs are counted where they measure how hot the unit is: at its entry
+  // and in its loops (a block elsewhere runs at most once per entry). Half
+  // the tier-1 blocks are spared two basic blocks and a call.
+  if (o_.runs && (n == 0 || in_loop_.count(rb.vpc))) count_run();
 
   const auto& table = lowerings();
   for (const DecodedInsn& i : rb.insns) {
@@ -805,7 +809,7 @@ void Lowerer::lower(const std::string& name) {
   make_exits();
   b_.CreateStore(c64(0), done_);
   for (const RegionBlock& rb : blocks_) block_at_.emplace(rb.vpc, new_bb("block"));
-  if (o_.optimised) find_loops();
+  find_loops();
   b_.CreateBr(block_at_.at(r_.entry));
   for (size_t n = 0; n < blocks_.size(); ++n) lower_block(n);
 }

@@ -39,8 +39,9 @@ struct LowerOptions {
   // region's own blocks. Tier 1 keeps the IR easy for fast instruction
   // selection (no switch): an indirect jump always leaves the unit.
   bool optimised = false;
-  // Tier-1 units count the runs of their blocks in *runs and call
-  // promote(unit) when the count reaches promote_at; nullptr: no counter.
+  // Tier-1 units count the runs of their entry and loop blocks in *runs
+  // and call promote(unit) when the count reaches promote_at; nullptr: no
+  // counter.
   uint64_t* runs = nullptr;
   uint64_t promote_at = 0;
   void (*promote)(void* unit) = nullptr;

@@ -17,7 +17,8 @@ struct Options {
   Mode mode = Mode::kAsync;
   // Interpreted runs of a block before its region is compiled (kAsync).
   uint32_t threshold = 200;
-  // Block runs inside a tier-1 unit before it is compiled again with O2.
+  // Runs of a tier-1 unit's entry and loop blocks before it is compiled
+  // again, optimised (tier 2).
   uint64_t promote_at = 50000;
   // kSync: compile every unit optimised (tier 2) at once, and a tier-1 unit
   // found in the cache again (the differential fuzzer tests both tiers).

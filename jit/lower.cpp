@@ -531,17 +531,7 @@ Value* Lowerer::tlb_entry(Value* va, AccessType t) {
 // branches and fall-through inside the region.
 void Lowerer::find_loops() {
   std::unordered_map<uint64_t, std::vector<uint64_t>> succ;
-  for (const RegionBlock& rb : blocks_) {
-    auto& s = succ[rb.vpc];
-    for (const DecodedInsn& i : rb.insns) {
-      if (i.spec >= specs_.size()) break;
-      const InsnSpec& spec = specs_[i.spec];
-      if (spec.format == Format::kB || std::string_view(spec.name) == "jal")
-        s.push_back(i.pc + static_cast<uint64_t>(static_cast<int64_t>(i.imm)));
-    }
-    const DecodedInsn& last = rb.insns.back();
-    if (last.spec < specs_.size() && !(specs_[last.spec].flags & kEndsBlock)) s.push_back(last.pc + last.len);
-  }
+  for (const RegionBlock& rb : blocks_) direct_successors(specs_, rb.insns, succ[rb.vpc]);
   for (const RegionBlock& rb : blocks_) {
     std::vector<uint64_t> work = succ[rb.vpc];
     std::unordered_set<uint64_t> seen;

@@ -46,8 +46,8 @@ struct LowerOptions {
   uint64_t promote_at = 0;
   void (*promote)(void* unit) = nullptr;
   void* unit = nullptr;
-  // Where the unit's jump exits get their ChainSlots (stable addresses;
-  // they must outlive the code).
+  // Where the unit's direct jump exits get their ChainSlots (stable
+  // addresses; they must outlive the code).
   std::deque<ChainSlot>* chain_slots = nullptr;
 };
 

@@ -14,23 +14,20 @@ namespace {
 
 constexpr uint64_t kPageMask = kPageSize - 1;
 
-// Direct successors of a block: taken-branch and jal targets, and the
-// fall-through pc when the block ends without a control transfer.
-void successors(const Decoder& decoder, const Block& b, std::vector<uint64_t>& out) {
-  for (uint32_t k = 0; k < b.count; ++k) {
-    const DecodedInsn& i = b.insns[k];
-    if (i.spec >= decoder.specs().size()) continue;
-    const InsnSpec& s = decoder.specs()[i.spec];
+}  // namespace
+
+void direct_successors(std::span<const InsnSpec> specs, std::span<const DecodedInsn> insns,
+                       std::vector<uint64_t>& out) {
+  for (const DecodedInsn& i : insns) {
+    if (i.spec >= specs.size()) continue;
+    const InsnSpec& s = specs[i.spec];
     if (s.format == Format::kB || std::strcmp(s.name, "jal") == 0)
       out.push_back(i.pc + static_cast<uint64_t>(static_cast<int64_t>(i.imm)));
   }
-  const DecodedInsn& last = b.insns[b.count - 1];
-  const bool ends = last.spec >= decoder.specs().size() ||
-                    (decoder.specs()[last.spec].flags & kEndsBlock);
+  const DecodedInsn& last = insns.back();
+  const bool ends = last.spec >= specs.size() || (specs[last.spec].flags & kEndsBlock);
   if (!ends) out.push_back(last.pc + last.len);
 }
-
-}  // namespace
 
 size_t Region::instructions() const {
   size_t n = 0;
@@ -65,7 +62,7 @@ Region form_region(const Hart& hart, const BlockCache& cache, const Decoder& dec
   std::vector<uint64_t> next;
   for (size_t k = 0; k < blocks.size() && blocks.size() < kMaxRegionBlocks; ++k) {
     next.clear();
-    successors(decoder, *blocks[k], next);
+    direct_successors(decoder.specs(), std::span(blocks[k]->insns, blocks[k]->count), next);
     for (uint64_t pc : next) {
       if ((pc & ~kPageMask) != page || !seen.insert(pc).second || cache.breakpoint_at(pc)) continue;
       const Block* b = cache.cached(pc, page_host + (pc & kPageMask));

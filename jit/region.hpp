@@ -46,6 +46,11 @@ struct Region {
   bool matches(const BlockCache& cache, const uint8_t* page_host) const;
 };
 
+// Direct successors of the block `insns`: taken-branch and jal targets, and
+// the fall-through pc when the block ends without a control transfer.
+void direct_successors(std::span<const InsnSpec> specs, std::span<const DecodedInsn> insns,
+                       std::vector<uint64_t>& out);
+
 // Limits of one region.
 constexpr size_t kMaxRegionBlocks = 24;
 constexpr size_t kMaxRegionInsns = 128;

@@ -484,12 +484,26 @@ void Lowerer::cond_br_likely(Value* cond, BasicBlock* likely, BasicBlock* unlike
 }
 
 void Lowerer::go_to(uint64_t pc, Value* done) {
-  if (auto it = block_at_.find(pc); it != block_at_.end()) {
-    b_.CreateStore(done, done_);
-    b_.CreateBr(it->second);
+  auto it = block_at_.find(pc);
+  if (it == block_at_.end()) {
+    jump_exit(c64(pc), done);
     return;
   }
-  jump_exit(c64(pc), done);
+  if (pc == r_.entry) {
+    // Back to the entry, which may be a debugger breakpoint (no other block
+    // of a region is): that is entering the unit again, which the machine
+    // loop allows only where it would chain (chain_until is 0 while
+    // breakpoints are armed); elsewhere the loop checks the breakpoint.
+    BasicBlock* again = new_bb("reenter");
+    BasicBlock* out = new_bb("reenter_exit");
+    Value* position = b_.CreateAdd(pos0_, done);
+    cond_br_likely(b_.CreateICmpULT(position, hart_load(i64(), o_.layout.chain_until)), again, out);
+    b_.SetInsertPoint(out);
+    exit(c64(pc), Flow::kJump, done);
+    b_.SetInsertPoint(again);
+  }
+  b_.CreateStore(done, done_);
+  b_.CreateBr(it->second);
 }
 
 void Lowerer::exit_if_block_exit(Value* pc, Value* done) {
@@ -517,7 +531,10 @@ void Lowerer::leave_block_indirect(Value* pc, Value* done) {
   BasicBlock* out = new_bb("indirect_exit");
   b_.CreateStore(done, done_);
   llvm::SwitchInst* sw = b_.CreateSwitch(pc, out, static_cast<unsigned>(block_at_.size()));
-  for (auto [vpc, bb] : block_at_) sw->addCase(b_.getInt64(vpc), bb);
+  // Not to the entry: that leaves by the jump exit, which chains back only
+  // where the machine loop would (see go_to).
+  for (auto [vpc, bb] : block_at_)
+    if (vpc != r_.entry) sw->addCase(b_.getInt64(vpc), bb);
   b_.SetInsertPoint(out);
   jump_exit(pc, done);
 }

@@ -62,8 +62,8 @@ struct CompiledUnit {
 // chain_gen was `gen`. A hart takes a new, process-wide unique chain_gen
 // (new_chain_generation) whenever a cached target may have changed: a write
 // to a code page, a state restore, units dropped, and any change to the
-// exec TLB's entries (a fill replacing one, a flush, a page-table write;
-// so the translation of `pc` the slot was checked against is still in the
+// exec TLB's entries (a fill replacing one, a flush, a page-table write
+// dropping one; so the translation of `pc` the slot was checked against is still in the
 // exec TLB, unchanged). A slot is valid exactly while
 // its gen is the hart's and its priv the hart's privilege: generated code
 // checks that inline and calls hs_jit_chain only when it is not.

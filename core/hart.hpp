@@ -206,6 +206,8 @@ class Hart : public HartState, public IrqSink {
   // If an interrupt is pending and enabled for the current mode, take it (pc =
   // epc of the next instruction) and return true.
   bool take_pending_interrupt();
+  // The interrupts take_pending_interrupt would choose from (0: none).
+  uint64_t takeable_interrupts() const;
   // WFI wake-up condition: some interrupt pending in mip & mie (ignoring
   // global enables).
   bool wfi_wakeup() const { return (effective_mip() & mie) != 0; }
@@ -265,6 +267,7 @@ class Hart : public HartState, public IrqSink {
   void tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, unsigned level,
                 uint64_t table);
   void tlb_flush_set(unsigned set);
+  void clear_set(unsigned set);  // tlb_flush_set without the chain_gen change
   // A PTE in `page` is about to change (Bus::on_table_write): drops the
   // translations built from it (all of them if it holds pointers).
   void table_written(PAddr page, uint8_t bits);

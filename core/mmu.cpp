@@ -96,7 +96,8 @@ bool mmio_shape_ok(PAddr pa, unsigned size) {
 // ---- TLB ----
 
 void Hart::tlb_flush() {
-  for (unsigned set = 0; set < 4; ++set) tlb_flush_set(set);
+  for (unsigned set = 0; set < 4; ++set) clear_set(set);
+  chain_gen = new_chain_generation();  // exec entries change (see ChainSlot)
   clear_table_refs();
 }
 
@@ -133,7 +134,11 @@ void Hart::note_table_ref(uint64_t table, unsigned index) {
 }
 
 void Hart::tlb_flush_set(unsigned set) {
+  clear_set(set);
   chain_gen = new_chain_generation();  // exec entries change (see ChainSlot)
+}
+
+void Hart::clear_set(unsigned set) {
   for (auto& type : tlb_[set])
     for (auto& e : type) e = TlbEntry{};
   large_vpn_[set] = large_mask_[set] = 0;
@@ -168,31 +173,34 @@ void Hart::table_written(PAddr page, uint8_t bits) {
   // Translations may change under the executing block (even its own fetch):
   // it ends after this store, so both tiers fetch the next one afresh.
   block_exit = true;
-  chain_gen = new_chain_generation();
   if (bits & Bus::kTableNonLeaf) {
     tlb_flush();
     return;
   }
+  bool exec_dropped = false;
+  const auto drop = [&](unsigned set, unsigned t, unsigned k) {
+    if (tlb_table_[set][t][k] != page.v) return;
+    exec_dropped |= t == kExec && tlb_[set][t][k].tag != TlbEntry{}.tag;
+    tlb_[set][t][k] = TlbEntry{};
+  };
   if (table_refs_overflow_) {
     for (unsigned set = 0; set < 4; ++set)
       for (unsigned t = 0; t < 3; ++t)
-        for (unsigned k = 0; k < kTlbSize; ++k)
-          if (tlb_table_[set][t][k] == page.v) tlb_[set][t][k] = TlbEntry{};
-    return;
+        for (unsigned k = 0; k < kTlbSize; ++k) drop(set, t, k);
+  } else {
+    const unsigned slot = find_table_ref(page.v);
+    if (slot == kTableRefSlots) return;  // no entry was built from the page
+    for (unsigned set = 0; set < 4; ++set)
+      for (unsigned t = 0; t < 3; ++t)
+        for (unsigned w = 0; w < kTlbSize / 64; ++w)
+          for (uint64_t set_bits = table_ref_bits_[slot][w]; set_bits; set_bits &= set_bits - 1)
+            drop(set, t, w * 64 + std::countr_zero(set_bits));
+    // Every entry from the page is gone, and the bus has unmarked it: the
+    // next walk through it starts a new record.
+    table_ref_page_[slot] = kDroppedRef;
+    --table_refs_live_;
   }
-  const unsigned slot = find_table_ref(page.v);
-  if (slot == kTableRefSlots) return;  // no entry was built from the page
-  for (unsigned set = 0; set < 4; ++set)
-    for (unsigned t = 0; t < 3; ++t)
-      for (unsigned w = 0; w < kTlbSize / 64; ++w)
-        for (uint64_t set_bits = table_ref_bits_[slot][w]; set_bits; set_bits &= set_bits - 1) {
-          const unsigned k = w * 64 + std::countr_zero(set_bits);
-          if (tlb_table_[set][t][k] == page.v) tlb_[set][t][k] = TlbEntry{};
-        }
-  // Every entry from the page is gone, and the bus has unmarked it: the
-  // next walk through it starts a new record.
-  table_ref_page_[slot] = kDroppedRef;
-  --table_refs_live_;
+  if (exec_dropped) chain_gen = new_chain_generation();  // see ChainSlot
 }
 
 void Hart::tlb_flush_writes() {

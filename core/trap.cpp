@@ -84,15 +84,19 @@ void Hart::take_trap(uint64_t cause, uint64_t tval, uint64_t epc) {
   update_dmode(*this);
 }
 
-bool Hart::take_pending_interrupt() {
+uint64_t Hart::takeable_interrupts() const {
   const uint64_t pending = effective_mip() & mie;
-  if (!pending) return false;
+  if (!pending) return 0;
   // M-level interrupts preempt any lower mode and fire in M-mode when MIE=1;
   // delegated ones fire below S, or in S-mode when SIE=1, never in M-mode.
   const bool m_on = priv != Priv::M || (mstatus & kMIE);
   const bool s_on = priv == Priv::U || (priv == Priv::S && (mstatus & kSIE));
-  uint64_t take = m_on ? pending & ~mideleg : 0;
-  if (!take && s_on) take = pending & mideleg;
+  const uint64_t take = m_on ? pending & ~mideleg : 0;
+  return take || !s_on ? take : pending & mideleg;
+}
+
+bool Hart::take_pending_interrupt() {
+  const uint64_t take = takeable_interrupts();
   if (!take) return false;
   take_trap(cause::kInterruptBit | highest(take), 0, pc);
   return true;

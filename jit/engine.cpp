@@ -473,7 +473,7 @@ bool Engine::compile_module(std::span<Unit* const> units, bool tier2, std::strin
   if (tier2) m->addModuleFlag(llvm::Module::Warning, "hs.tier2", 1);
   std::vector<std::string> names;
   for (Unit* u : units) {
-    names.push_back("hs_unit_" + std::to_string(next_name_++));
+    names.push_back((tier2 ? "hs_t2_" : "hs_t1_") + std::to_string(next_name_++));
     LowerOptions lo;
     lo.layout = layout_;
     lo.optimised = tier2;

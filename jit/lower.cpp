@@ -192,6 +192,9 @@ class Lowerer {
   // loop_access; tier 1 counts runs there).
   std::unordered_set<uint64_t> in_loop_;
   bool block_in_loop_ = false;
+  // loop_access's last page and addend, by access type and base register.
+  llvm::AllocaInst* site_page_[2][32] = {};
+  llvm::AllocaInst* site_addend_[2][32] = {};
   llvm::MDNode* hart_scope_ = nullptr;
   llvm::MDNode* guest_scope_ = nullptr;
 };
@@ -565,19 +568,25 @@ void Lowerer::find_loops() {
   }
 }
 
-// A load or store in a loop of a tier-2 unit keeps the page it last hit and
-// that page's TLB addend in SSA values (allocas promoted by SROA, carried
-// around the loop), so the next access to the same page needs no TLB load:
-// a table lookup whose index depends on the loop's data (CRC32) has only
-// the add on its dependency chain. Exact: within one run of a unit no
-// translation changes (a page-table store, sfence.vma, satp, a device or
-// a trap all end the unit, and so does a walk that makes a page a page
-// table, which drops the TLB's write entries), and the pair is taken only
+// Loads and stores in loops of a tier-2 unit keep the page they last hit
+// and that page's TLB addend in SSA values (allocas promoted by SROA,
+// carried around the loop), so the next access to the same page needs no
+// TLB load: a table lookup whose index depends on the loop's data (CRC32)
+// has only the add on its dependency chain. Exact: within one run of a
+// unit no translation changes (a page-table store, sfence.vma, a CSR write
+// that flushes the TLB or changes the data-TLB set, a device or a trap all
+// end the unit, and so does a walk that makes a page a page table, which
+// drops the TLB's write entries), and the pair is taken only
 // from a TLB hit, so it maps exactly as the TLB does; it starts empty at
 // every unit entry.
 Value* Lowerer::loop_access(const DecodedInsn& i, AccessType t, unsigned size, BasicBlock*& slow) {
-  llvm::AllocaInst *page, *addend;
-  {
+  // One pair per base register and access type, shared by the unit's sites
+  // (an unrolled copy loop has dozens of accesses off one or two bases: a
+  // pair each would carry dozens of values around the loop, and register
+  // allocation time grows with them).
+  llvm::AllocaInst*& page = site_page_[t][i.rs1];
+  llvm::AllocaInst*& addend = site_addend_[t][i.rs1];
+  if (!page) {
     llvm::IRBuilderBase::InsertPointGuard guard(b_);
     b_.SetInsertPoint(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
     page = b_.CreateAlloca(i64(), nullptr, "site_page");

@@ -1,7 +1,9 @@
 // Zicsr, ecall/ebreak, mret/sret, wfi and sfence.vma.
 //
-// All of these end their block: CSR writes may enable interrupts or change
-// translation, traps and returns change privilege. The CSR rules themselves
+// All but the CSR instructions end their block: traps and returns change
+// privilege, sfence.vma translation, wfi sleeps. A CSR instruction ends it
+// only when its write changed what blocks or the machine loop rely on (see
+// csr_access). The CSR rules themselves
 // (existence, privilege, read-only, WARL) live in core/csr.cpp; handlers here
 // only implement the read/modify/write shape of each instruction.
 #include <cstdint>
@@ -37,13 +39,23 @@ Flow csr_access(Hart& h, const DecodedInsn& i, uint64_t src, bool src_is_x0) {
   const bool writes = Op == CsrOp::kWrite || !src_is_x0;
   uint64_t old = 0;
   if (reads && !h.csr_read(n, i, old)) return illegal(h, i);
-  if (writes) {
-    const uint64_t base = csr_rmw_base(h, n, old);
-    const uint64_t v = Op == CsrOp::kWrite ? src : Op == CsrOp::kSet ? base | src : base & ~src;
-    if (!h.csr_write(n, i, v)) return illegal(h, i);
+  if (!writes) {
+    h.x[i.rd] = old;
+    return Flow::kNext;
   }
+  const uint64_t gen = h.chain_gen;
+  const uint8_t dtlb = h.dtlb;
+  const uint64_t base = csr_rmw_base(h, n, old);
+  const uint64_t v = Op == CsrOp::kWrite ? src : Op == CsrOp::kSet ? base | src : base & ~src;
+  if (!h.csr_write(n, i, v)) return illegal(h, i);
   h.x[i.rd] = old;
-  return Flow::kEndBlock;
+  // The block goes on (as it would after the loop's checks between blocks)
+  // unless the write may have made an interrupt takeable, which the loop
+  // takes before the next instruction, or changed translation, which a
+  // decoded block (its pages) and a compiled unit (its data-TLB set, cached
+  // translations) hold fixed: every TLB flush moves chain_gen.
+  const bool ends = h.chain_gen != gen || h.dtlb != dtlb || h.takeable_interrupts() != 0;
+  return ends ? Flow::kEndBlock : Flow::kNext;
 }
 
 unsigned uimm(const DecodedInsn& i) { return (i.raw >> 15) & 31; }
@@ -124,12 +136,12 @@ Flow sfence_vma(Hart& h, const DecodedInsn& i) {
 }
 
 constexpr InsnSpec kTable[] = {
-    {"csrrw", 0x00001073, 0x0000707f, Format::kI, isa::dispatch<csr_reg<CsrOp::kWrite>>, kEndsBlock},
-    {"csrrs", 0x00002073, 0x0000707f, Format::kI, isa::dispatch<csr_reg<CsrOp::kSet>>, kEndsBlock},
-    {"csrrc", 0x00003073, 0x0000707f, Format::kI, isa::dispatch<csr_reg<CsrOp::kClear>>, kEndsBlock},
-    {"csrrwi", 0x00005073, 0x0000707f, Format::kI, isa::dispatch<csr_imm<CsrOp::kWrite>>, kEndsBlock},
-    {"csrrsi", 0x00006073, 0x0000707f, Format::kI, isa::dispatch<csr_imm<CsrOp::kSet>>, kEndsBlock},
-    {"csrrci", 0x00007073, 0x0000707f, Format::kI, isa::dispatch<csr_imm<CsrOp::kClear>>, kEndsBlock},
+    {"csrrw", 0x00001073, 0x0000707f, Format::kI, isa::dispatch<csr_reg<CsrOp::kWrite>>, 0},
+    {"csrrs", 0x00002073, 0x0000707f, Format::kI, isa::dispatch<csr_reg<CsrOp::kSet>>, 0},
+    {"csrrc", 0x00003073, 0x0000707f, Format::kI, isa::dispatch<csr_reg<CsrOp::kClear>>, 0},
+    {"csrrwi", 0x00005073, 0x0000707f, Format::kI, isa::dispatch<csr_imm<CsrOp::kWrite>>, 0},
+    {"csrrsi", 0x00006073, 0x0000707f, Format::kI, isa::dispatch<csr_imm<CsrOp::kSet>>, 0},
+    {"csrrci", 0x00007073, 0x0000707f, Format::kI, isa::dispatch<csr_imm<CsrOp::kClear>>, 0},
     {"ecall", 0x00000073, 0xffffffff, Format::kNone, isa::dispatch<ecall>, kEndsBlock},
     {"ebreak", 0x00100073, 0xffffffff, Format::kNone, isa::dispatch<ebreak>, kEndsBlock},
     {"sret", 0x10200073, 0xffffffff, Format::kNone, isa::dispatch<sret>, kEndsBlock},

@@ -114,13 +114,19 @@ uint64_t new_chain_generation() {
   return ++last;
 }
 
+bool chain_slot_holds(const Hart& h, const ChainSlot& slot, uint64_t pc) {
+  const uint8_t* host = h.fetch_hit(pc);
+  return slot.unit && slot.pc == pc && slot.gen == h.chain_gen && host &&
+         reinterpret_cast<uintptr_t>(host) - pc == slot.addend;
+}
+
 extern "C" UnitEntry hs_jit_chain(Hart* h, ChainSlot* slot) {
   const uint64_t pc = h->pc;
   const uint8_t* host = h->fetch_hit(pc);
   if (!host) return nullptr;
   Block* b = h->chain_blocks->probe(pc, host);
   if (!b || !b->unit) return nullptr;
-  *slot = ChainSlot{pc, h->chain_gen, b->unit, static_cast<uint8_t>(h->priv)};
+  *slot = ChainSlot{pc, h->chain_gen, b->unit, reinterpret_cast<uintptr_t>(host) - pc};
   return b->unit->entry.load(std::memory_order_acquire);
 }
 

@@ -58,22 +58,26 @@ struct CompiledUnit {
 
 // The last unit one direct jump exit of a unit chained to (or, in the hart's
 // jump cache, an indirect jump to the entry's pc): the unit compiled from
-// the code at guest pc `pc`, fetched at privilege `priv`, while the hart's
-// chain_gen was `gen`. A hart takes a new, process-wide unique chain_gen
-// (new_chain_generation) whenever a cached target may have changed: a write
-// to a code page, a state restore, units dropped, and any change to the
-// exec TLB's entries (a fill replacing one, a flush, a page-table write
-// dropping one; so the translation of `pc` the slot was checked against is still in the
-// exec TLB, unchanged). A slot is valid exactly while
-// its gen is the hart's and its priv the hart's privilege: generated code
-// checks that inline and calls hs_jit_chain only when it is not.
+// the code at guest pc `pc`, found while the hart's chain_gen was `gen` and
+// the exec TLB mapped pc's page with `addend` (host = addend + va). A hart
+// takes a new, process-wide unique chain_gen (new_chain_generation) when
+// units or the blocks they hang on may go: a write to a code page, a state
+// restore, units dropped. A slot holds exactly while its gen is the hart's
+// and the exec TLB of the hart's privilege still maps pc's page to the same
+// host page (chain_slot_holds): the same code then sits at pc, whatever
+// happened to the TLB meanwhile. Generated code checks that inline and
+// calls hs_jit_chain only when it does not hold; a TLB flush (a context
+// switch) thus costs each slot one refill if the page comes back to the
+// same place, not a lookup at every exit until the next flush.
 struct ChainSlot {
   uint64_t pc = 0;
   uint64_t gen = 0;
   CompiledUnit* unit = nullptr;
-  uint8_t priv = 0;  // a Priv
+  uintptr_t addend = 0;
 };
 uint64_t new_chain_generation();
+// The reference of the inline check (tests): `slot` holds for a jump to pc.
+bool chain_slot_holds(const Hart& h, const ChainSlot& slot, uint64_t pc);
 
 // A compiled tier attached to one machine. Called on the guest thread only.
 class CompiledTier {
@@ -110,7 +114,7 @@ struct HartLayout {
   size_t chain_until;  // uint64_t (see Hart::chain_until)
   size_t chain_gen;    // uint64_t (see ChainSlot)
   size_t jump_cache;   // ChainSlot[Hart::kJumpCacheSize]
-  size_t priv;         // uint8_t (a Priv)
+  size_t priv;         // uint8_t (a Priv): the exec-TLB set is tlb[priv][kExec]
 };
 
 // Slow paths for generated code (core/compiled.cpp). Each takes the

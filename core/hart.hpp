@@ -176,6 +176,8 @@ class Hart : public HartState, public IrqSink {
   uint64_t chain_until = 0;
   BlockCache* chain_blocks = nullptr;
   uint64_t chain_gen = 0;  // see ChainSlot
+  // TLB set flushes so far: a CSR write that flushed ends its block.
+  uint64_t tlb_flushes = 0;
   // Targets of indirect jumps out of units, direct-mapped by pc.
   static constexpr size_t kJumpCacheSize = 1024;
   ChainSlot jump_cache[kJumpCacheSize];
@@ -267,7 +269,6 @@ class Hart : public HartState, public IrqSink {
   void tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, unsigned level,
                 uint64_t table);
   void tlb_flush_set(unsigned set);
-  void clear_set(unsigned set);  // tlb_flush_set without the chain_gen change
   // A PTE in `page` is about to change (Bus::on_table_write): drops the
   // translations built from it (all of them if it holds pointers).
   void table_written(PAddr page, uint8_t bits);

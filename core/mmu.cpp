@@ -96,8 +96,7 @@ bool mmio_shape_ok(PAddr pa, unsigned size) {
 // ---- TLB ----
 
 void Hart::tlb_flush() {
-  for (unsigned set = 0; set < 4; ++set) clear_set(set);
-  chain_gen = new_chain_generation();  // exec entries change (see ChainSlot)
+  for (unsigned set = 0; set < 4; ++set) tlb_flush_set(set);
   clear_table_refs();
 }
 
@@ -134,11 +133,7 @@ void Hart::note_table_ref(uint64_t table, unsigned index) {
 }
 
 void Hart::tlb_flush_set(unsigned set) {
-  clear_set(set);
-  chain_gen = new_chain_generation();  // exec entries change (see ChainSlot)
-}
-
-void Hart::clear_set(unsigned set) {
+  ++tlb_flushes;
   for (auto& type : tlb_[set])
     for (auto& e : type) e = TlbEntry{};
   large_vpn_[set] = large_mask_[set] = 0;
@@ -151,7 +146,6 @@ void Hart::tlb_flush_page(uint64_t va) {
       tlb_flush_set(set);
       continue;
     }
-    if (tlb_[set][kExec][vpn & (kTlbSize - 1)].tag == vpn) chain_gen = new_chain_generation();
     for (auto& type : tlb_[set]) {
       TlbEntry& e = type[vpn & (kTlbSize - 1)];
       if (e.tag == vpn) e = TlbEntry{};
@@ -177,11 +171,8 @@ void Hart::table_written(PAddr page, uint8_t bits) {
     tlb_flush();
     return;
   }
-  bool exec_dropped = false;
   const auto drop = [&](unsigned set, unsigned t, unsigned k) {
-    if (tlb_table_[set][t][k] != page.v) return;
-    exec_dropped |= t == kExec && tlb_[set][t][k].tag != TlbEntry{}.tag;
-    tlb_[set][t][k] = TlbEntry{};
+    if (tlb_table_[set][t][k] == page.v) tlb_[set][t][k] = TlbEntry{};
   };
   if (table_refs_overflow_) {
     for (unsigned set = 0; set < 4; ++set)
@@ -200,7 +191,6 @@ void Hart::table_written(PAddr page, uint8_t bits) {
     table_ref_page_[slot] = kDroppedRef;
     --table_refs_live_;
   }
-  if (exec_dropped) chain_gen = new_chain_generation();  // see ChainSlot
 }
 
 void Hart::tlb_flush_writes() {
@@ -240,8 +230,6 @@ void Hart::tlb_fill(Priv p, AccessType t, uint64_t va, PAddr pa, bool dirty, uns
   }
   const auto index = static_cast<unsigned>((va >> kPageShift) & (kTlbSize - 1));
   TlbEntry& e = tlb_[mode][t][index];
-  // Replacing an exec entry un-caches a translation (see ChainSlot).
-  if (t == kExec && e.tag != TlbEntry{}.tag) chain_gen = new_chain_generation();
   tlb_table_[mode][t][index] = table;
   note_table_ref(table, index);
   e.tag = va >> kPageShift;

@@ -442,14 +442,23 @@ void Lowerer::chain_to(Value* pc, Value* done, Value* slot, bool check_pc) {
   BasicBlock* check = new_bb("chain_check");
   b_.CreateCondBr(b_.CreateICmpULT(position, hart_load(i64(), o_.layout.chain_until)), check, no_chain_bb_);
   b_.SetInsertPoint(check);
-  // The slot holds while its gen and priv are the hart's (and its pc is the
-  // target: an exit to a constant pc only ever fills its slot with that pc).
+  // The slot holds while its gen is the hart's and the exec TLB of the
+  // hart's privilege maps pc's page with the slot's addend (and its pc is
+  // the target: an exit to a constant pc only ever fills its slot with that
+  // pc); core/compiled.cpp chain_slot_holds is the reference.
   auto slot_field = [&](llvm::Type* t, size_t offset) {
     return hart_load(t, b_.CreateConstInBoundsGEP1_64(i8(), slot, offset));
   };
+  Value* vpn = b_.CreateLShr(pc, kPageShift);
+  Value* set = b_.CreateAdd(b_.CreateMul(b_.CreateZExt(hart_load(i8(), o_.layout.priv), i64()), c64(3)), c64(kExec));
+  Value* index = b_.CreateAdd(b_.CreateMul(set, c64(Hart::kTlbSize)), b_.CreateAnd(vpn, c64(Hart::kTlbSize - 1)));
+  Value* e = b_.CreateInBoundsGEP(i8(), field(o_.layout.tlb), b_.CreateShl(index, 4));
+  static_assert(sizeof(TlbEntry) == 16 && offsetof(TlbEntry, addend) == 8);
   Value* ok = b_.CreateAnd(
       b_.CreateICmpEQ(slot_field(i64(), offsetof(ChainSlot, gen)), hart_load(i64(), o_.layout.chain_gen)),
-      b_.CreateICmpEQ(slot_field(i8(), offsetof(ChainSlot, priv)), hart_load(i8(), o_.layout.priv)));
+      b_.CreateAnd(b_.CreateICmpEQ(hart_load(i64(), e), vpn),
+                   b_.CreateICmpEQ(hart_load(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8)),
+                                   slot_field(i64(), offsetof(ChainSlot, addend)))));
   if (check_pc) ok = b_.CreateAnd(ok, b_.CreateICmpEQ(slot_field(i64(), offsetof(ChainSlot, pc)), pc));
   BasicBlock* hit = new_bb("chain_hit");
   BasicBlock* here = b_.GetInsertBlock();

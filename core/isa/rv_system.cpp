@@ -43,7 +43,7 @@ Flow csr_access(Hart& h, const DecodedInsn& i, uint64_t src, bool src_is_x0) {
     h.x[i.rd] = old;
     return Flow::kNext;
   }
-  const uint64_t gen = h.chain_gen;
+  const uint64_t flushes = h.tlb_flushes;
   const uint8_t dtlb = h.dtlb;
   const uint64_t base = csr_rmw_base(h, n, old);
   const uint64_t v = Op == CsrOp::kWrite ? src : Op == CsrOp::kSet ? base | src : base & ~src;
@@ -53,8 +53,8 @@ Flow csr_access(Hart& h, const DecodedInsn& i, uint64_t src, bool src_is_x0) {
   // unless the write may have made an interrupt takeable, which the loop
   // takes before the next instruction, or changed translation, which a
   // decoded block (its pages) and a compiled unit (its data-TLB set, cached
-  // translations) hold fixed: every TLB flush moves chain_gen.
-  const bool ends = h.chain_gen != gen || h.dtlb != dtlb || h.takeable_interrupts() != 0;
+  // translations) hold fixed.
+  const bool ends = h.tlb_flushes != flushes || h.dtlb != dtlb || h.takeable_interrupts() != 0;
   return ends ? Flow::kEndBlock : Flow::kNext;
 }
 

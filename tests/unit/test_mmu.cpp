@@ -403,10 +403,11 @@ TEST_CASE("PTE stores drop exactly the translations built from their table page"
   CHECK(h.trap_cause == cause::kLoadPageFault);
 }
 
-TEST_CASE("the chain generation changes whenever a cached exec translation may", "[mmu]") {
-  // Compiled units chain through slots that hold while hart.chain_gen does
-  // (core/compiled.hpp ChainSlot): every change to the exec TLB's
-  // translations must move it, or a slot would enter stale code.
+TEST_CASE("a chain slot holds exactly while its target's exec translation stays", "[mmu]") {
+  // Compiled units chain through slots checked inline against the exec TLB
+  // (core/compiled.hpp ChainSlot, chain_slot_holds): a slot must fail as
+  // soon as pc's page may map elsewhere, or a unit would enter stale code;
+  // and hold again when the page comes back to the same host page.
   PagedMachine t;
   Hart& h = t.h();
   const uint64_t pte = t.pt.map(0x5000, 0x80300000, 0, V | R | X | A | D);
@@ -417,32 +418,47 @@ TEST_CASE("the chain generation changes whenever a cached exec translation may",
     REQUIRE(h.fetch(va, pa) != nullptr);
     return pa.v;
   };
-  CHECK(fetch(0x5000) == 0x80300000);
-  uint64_t gen = h.chain_gen;
-  auto moved = [&] {
-    const bool m = h.chain_gen != gen;
-    gen = h.chain_gen;
-    return m;
+  CompiledUnit unit;
+  auto slot_for = [&](uint64_t va) {  // as hs_jit_chain fills it
+    return ChainSlot{va, h.chain_gen, &unit, reinterpret_cast<uintptr_t>(h.fetch_hit(va)) - va};
   };
-  CHECK(fetch(0x5004) == 0x80300004);
-  CHECK(fetch(0x6000) == 0x80302000);  // a fill into a free entry changes no translation
-  CHECK_FALSE(moved());
-  CHECK(fetch(0x5000 + Hart::kTlbSize * kPageSize) == 0x80301000);  // replaces 0x5000's entry
-  CHECK(moved());
   CHECK(fetch(0x5000) == 0x80300000);
-  CHECK(moved());
+  ChainSlot s = slot_for(0x5004);
+  CHECK(chain_slot_holds(h, s, 0x5004));
+  CHECK_FALSE(chain_slot_holds(h, s, 0x5008));  // another target
+  CHECK(fetch(0x6000) == 0x80302000);          // another page's fill
+  CHECK(chain_slot_holds(h, s, 0x5004));
+  CHECK(fetch(0x5000 + Hart::kTlbSize * kPageSize) == 0x80301000);  // replaces 0x5000's entry
+  CHECK_FALSE(chain_slot_holds(h, s, 0x5004));
+  CHECK(fetch(0x5000) == 0x80300000);  // back where it was
+  CHECK(chain_slot_holds(h, s, 0x5004));
   t.pt.write(pte, (0x80302000 >> 12) << 10 | V | R | X | A | D);  // PTE store
-  CHECK(moved());
-  CHECK(fetch(0x5000) == 0x80302000);
-  h.x[10] = 0x5000;
-  REQUIRE(t.exec(kSfenceVma | 10u << 15) == Flow::kEndBlock);
-  CHECK(moved());
-  CHECK(fetch(0x5000) == 0x80302000);
+  CHECK_FALSE(chain_slot_holds(h, s, 0x5004));
+  CHECK(fetch(0x5000) == 0x80302000);  // now elsewhere
+  CHECK_FALSE(chain_slot_holds(h, s, 0x5004));
+  s = slot_for(0x5004);
+  CHECK(chain_slot_holds(h, s, 0x5004));
   h.x[10] = 0x9000;  // not cached: nothing changes
   REQUIRE(t.exec(kSfenceVma | 10u << 15) == Flow::kEndBlock);
-  CHECK_FALSE(moved());
+  CHECK(chain_slot_holds(h, s, 0x5004));
+  h.x[10] = 0x5000;
+  REQUIRE(t.exec(kSfenceVma | 10u << 15) == Flow::kEndBlock);
+  CHECK_FALSE(chain_slot_holds(h, s, 0x5004));
+  CHECK(fetch(0x5000) == 0x80302000);
+  CHECK(chain_slot_holds(h, s, 0x5004));
   REQUIRE(t.exec(kSfenceVma) == Flow::kEndBlock);
-  CHECK(moved());
+  CHECK_FALSE(chain_slot_holds(h, s, 0x5004));
+  CHECK(fetch(0x5000) == 0x80302000);
+  CHECK(chain_slot_holds(h, s, 0x5004));
+  // Another privilege fetches through its own set: not mapped there.
+  const Priv was = h.priv;
+  h.priv = Priv::U;
+  CHECK_FALSE(chain_slot_holds(h, s, 0x5004));
+  h.priv = was;
+  CHECK(chain_slot_holds(h, s, 0x5004));
+  // Units and blocks may go: a new generation fails every slot.
+  h.chain_gen = new_chain_generation();
+  CHECK_FALSE(chain_slot_holds(h, s, 0x5004));
 }
 
 TEST_CASE("a walk through a page not yet known as a page table ends the block", "[mmu]") {

@@ -48,6 +48,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 #include "core/block_cache.hpp"
 #include "core/decoder.hpp"
 #include "core/machine.hpp"
@@ -473,7 +475,9 @@ bool Engine::compile_module(std::span<Unit* const> units, bool tier2, std::strin
   if (tier2) m->addModuleFlag(llvm::Module::Warning, "hs.tier2", 1);
   std::vector<std::string> names;
   for (Unit* u : units) {
-    names.push_back((tier2 ? "hs_t2_" : "hs_t1_") + std::to_string(next_name_++));
+    // Tier, guest entry pc and a serial number: perf's map (HINDSIGHT_JIT_PERFMAP)
+    // names units by these.
+    names.push_back(fmt::format("hs_t{}_{:x}_{}", tier2 ? 2 : 1, u->region.entry, next_name_++));
     LowerOptions lo;
     lo.layout = layout_;
     lo.optimised = tier2;

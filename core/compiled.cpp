@@ -24,7 +24,7 @@ HartLayout Hart::layout() const {
     return static_cast<size_t>(static_cast<const char*>(field) - reinterpret_cast<const char*>(this));
   };
   return HartLayout{at(x),    at(f),    at(&pc),         at(&position),   at(&instret),
-                    at(&dtlb), at(tlb_), at(&block_exit), at(&chain_until),
+                    at(&dtlb), at(tlb_), at(&block_exit), at(&chain_until), at(&reenter_until),
                     at(&chain_gen), at(jump_cache), at(&priv)};
 }
 
@@ -123,7 +123,8 @@ bool chain_slot_holds(const Hart& h, const ChainSlot& slot, uint64_t pc) {
 extern "C" UnitEntry hs_jit_chain(Hart* h, ChainSlot* slot) {
   const uint64_t pc = h->pc;
   const uint8_t* host = h->fetch_hit(pc);
-  if (!host) return nullptr;
+  // The loop checks breakpoints between units: a slot never names one.
+  if (!host || h->chain_blocks->breakpoint_at(pc)) return nullptr;
   Block* b = h->chain_blocks->probe(pc, host);
   if (!b || !b->unit) return nullptr;
   *slot = ChainSlot{pc, h->chain_gen, b->unit, reinterpret_cast<uintptr_t>(host) - pc};

@@ -90,6 +90,13 @@ class CompiledTier {
   // (never compiled: `b` is not asked about again). The unit's code may
   // arrive later; in synchronous mode it is there on return.
   virtual CompiledUnit* hot(Hart& hart, BlockCache& cache, Block& b) = 0;
+  // Block `b` runs for the first time since it was decoded: the unit the
+  // tier already has for the same code at the same address (compiled or
+  // queued), else nullptr. Never starts a compile. A snapshot restore drops
+  // every decoded block; without this each hot block would run `threshold`
+  // times interpreted again before hot() found its unit (reverse execution
+  // restores at every snapshot it scans).
+  virtual CompiledUnit* known(Hart& hart, BlockCache& cache, Block& b) = 0;
   // Called where no guest code of this machine is executing. Returns true if
   // every unit pointer handed out before must be dropped now (code cache
   // eviction): the machine then detaches them from all its blocks.
@@ -112,6 +119,7 @@ struct HartLayout {
   size_t tlb;         // TlbEntry[4][3][Hart::kTlbSize], {tag, addend} 16 bytes each
   size_t block_exit;  // bool
   size_t chain_until;  // uint64_t (see Hart::chain_until)
+  size_t reenter_until;  // uint64_t (see Hart::chain_until)
   size_t chain_gen;    // uint64_t (see ChainSlot)
   size_t jump_cache;   // ChainSlot[Hart::kJumpCacheSize]
   size_t priv;         // uint8_t (a Priv): the exec-TLB set is tlb[priv][kExec]

@@ -171,9 +171,13 @@ class Hart : public HartState, public IrqSink {
 
   // Chaining of compiled units (hs_jit_chain): a unit leaving by a jump may
   // enter the next unit directly while position < chain_until, which the
-  // machine loop sets to its next poll point (0: never, e.g. while
-  // breakpoints are armed). chain_blocks is the machine's block cache.
+  // machine loop sets to its next poll point (0: never), unless the next
+  // unit's entry is a breakpoint (never chained to). A unit may jump back to
+  // its own entry while position < reenter_until: the poll point too, but 0
+  // while breakpoints are armed (the entry may be one).
+  // chain_blocks is the machine's block cache.
   uint64_t chain_until = 0;
+  uint64_t reenter_until = 0;
   BlockCache* chain_blocks = nullptr;
   uint64_t chain_gen = 0;  // see ChainSlot
   // TLB set flushes so far: a CSR write that flushed ends its block.

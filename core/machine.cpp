@@ -118,9 +118,10 @@ bool Machine::execute(Block& b, uint64_t budget) {
       waited_instructions_ += hart_.instret - before;
       return chain;
     }
-  } else if (tier_ && b.heat++ == tier_->threshold()) [[unlikely]] {
-    b.unit = tier_->hot(hart_, blocks_, b);
-    return execute(b, budget);
+  } else if (tier_) [[unlikely]] {
+    if (b.heat == 0) b.unit = tier_->known(hart_, blocks_, b);
+    if (!b.unit && b.heat++ == tier_->threshold()) b.unit = tier_->hot(hart_, blocks_, b);
+    if (b.unit) return execute(b, budget);
   }
   return run_block(b, budget);
 }
@@ -129,6 +130,9 @@ void Machine::set_breakpoints(std::unordered_set<uint64_t> pcs) {
   breakpoints_ = std::move(pcs);
   blocks_.set_breakpoints(breakpoints_.empty() ? nullptr : &breakpoints_);
   blocks_.invalidate_all();
+  // Chain slots may name a unit at a new breakpoint, or one with a new
+  // breakpoint inside (units attached to blocks never have one: Region::matches).
+  hart_.chain_gen = new_chain_generation();
 }
 
 StopReason Machine::run(Position until, bool step_over_breakpoint) {
@@ -194,8 +198,10 @@ StopReason Machine::run(Position until, bool step_over_breakpoint) {
     hart_.block_exit = false;
     // Compiled units chain on to the next one (hs_jit_chain) under the
     // conditions this loop chains blocks: up to the poll point, and never
-    // while breakpoints are armed (at_breakpoint() checks every block).
-    hart_.chain_until = breakpoints_.empty() || !breakpoints_armed_ ? poll_at : 0;
+    // into a breakpoint (at_breakpoint() checks every block): hs_jit_chain
+    // refuses breakpoint targets, and a unit's entry may be one.
+    hart_.chain_until = poll_at;
+    hart_.reenter_until = breakpoints_.empty() || !breakpoints_armed_ ? poll_at : 0;
     Block* b = blocks_.lookup(hart_);
     for (;;) {
       if (!b) {

@@ -138,6 +138,14 @@ class Engine {
 
   const Options& options() const { return options_; }
   CompiledUnit* hot(Hart& hart, BlockCache& cache, Block& b);
+  // The unit of the same region at b's address, if one exists (cache_mu_ held).
+  Unit* find(const BlockCache& cache, const Block& b);
+  CompiledUnit* known(const BlockCache& cache, const Block& b) {
+    std::lock_guard lock(cache_mu_);
+    Unit* u = find(cache, b);
+    if (u) ++stats_.reused;
+    return u;
+  }
   // Empties the code cache if it outgrew its bound. Returns the epoch, which
   // changes with every eviction.
   uint64_t maybe_evict();
@@ -266,25 +274,29 @@ bool Engine::shutdown() {
   return true;
 }
 
+Unit* Engine::find(const BlockCache& cache, const Block& b) {
+  auto it = units_.find(b.vpc);
+  if (it == units_.end()) return nullptr;
+  const auto* page_host = reinterpret_cast<const uint8_t*>(b.host - (b.vpc & (kPageSize - 1)));
+  for (auto& u : it->second)
+    if (u->region.matches(cache, page_host)) return u.get();
+  return nullptr;
+}
+
 CompiledUnit* Engine::hot(Hart& hart, BlockCache& cache, Block& b) {
   if (!have_layout_) {
     layout_ = hart.layout();
     have_layout_ = true;
   }
-  const auto* page_host = reinterpret_cast<const uint8_t*>(b.host - (b.vpc & (kPageSize - 1)));
   {
     std::unique_lock lock(cache_mu_);
-    if (auto it = units_.find(b.vpc); it != units_.end()) {
-      for (auto& u : it->second) {
-        if (u->region.matches(cache, page_host)) {
-          ++stats_.reused;
-          if (options_.mode == Mode::kSync && options_.sync_optimised && !u->optimised) {
-            lock.unlock();
-            compile(*u, true);
-          }
-          return u.get();
-        }
+    if (Unit* u = find(cache, b)) {
+      ++stats_.reused;
+      if (options_.mode == Mode::kSync && options_.sync_optimised && !u->optimised) {
+        lock.unlock();
+        compile(*u, true);
       }
+      return u;
     }
   }
   Region r = form_region(hart, cache, decoder_, b);
@@ -556,6 +568,11 @@ class JitTier : public CompiledTier {
     return e_.options().mode == Mode::kSync ? 0 : e_.options().threshold;
   }
   CompiledUnit* hot(Hart& hart, BlockCache& cache, Block& b) override { return e_.hot(hart, cache, b); }
+  // Synchronous mode calls hot() at every first run anyway (threshold 0),
+  // which also recompiles a found unit at tier 2 if asked to.
+  CompiledUnit* known(Hart&, BlockCache& cache, Block& b) override {
+    return e_.options().mode == Mode::kSync ? nullptr : e_.known(cache, b);
+  }
   bool safe_point() override {
     const uint64_t now = e_.maybe_evict();
     if (now == epoch_) return false;

@@ -504,12 +504,12 @@ void Lowerer::go_to(uint64_t pc, Value* done) {
   if (pc == r_.entry) {
     // Back to the entry, which may be a debugger breakpoint (no other block
     // of a region is): that is entering the unit again, which the machine
-    // loop allows only where it would chain (chain_until is 0 while
-    // breakpoints are armed); elsewhere the loop checks the breakpoint.
+    // loop allows only where it would chain and no breakpoint is armed
+    // (reenter_until is 0 then); elsewhere the loop checks the breakpoint.
     BasicBlock* again = new_bb("reenter");
     BasicBlock* out = new_bb("reenter_exit");
     Value* position = b_.CreateAdd(pos0_, done);
-    cond_br_likely(b_.CreateICmpULT(position, hart_load(i64(), o_.layout.chain_until)), again, out);
+    cond_br_likely(b_.CreateICmpULT(position, hart_load(i64(), o_.layout.reenter_until)), again, out);
     b_.SetInsertPoint(out);
     exit(c64(pc), Flow::kJump, done);
     b_.SetInsertPoint(again);

@@ -167,4 +167,45 @@ info registers pc
 echo @@ reverse-stepi at start\n
 reverse-stepi
 monitor info replay
+# ---- a breakpoint at a loop's head: with the JIT a unit's entry, entered
+# again by the loop's back edge, and units chain while breakpoints are set:
+# every iteration must stop, both ways ----
+echo @@ loop head\n
+break debugee.c:76
+continue
+print i
+continue
+print i
+continue
+print i
+echo @@ loop head reverse\n
+reverse-continue
+print i
+reverse-continue
+print i
+delete
+echo @@ tight loop head\n
+break debugee.c:42
+continue
+print k
+continue
+print k
+continue
+print k
+echo @@ tight loop head reverse\n
+reverse-continue
+print k
+reverse-continue
+print k
+delete
+# From past the loop, with no stops inside it since the last of the above:
+# the reverse scan runs the loop from one hit (stepping over it) to the next.
+break fpu_work
+continue
+delete
+break debugee.c:42
+echo @@ tight loop head, reverse from after the loop\n
+reverse-continue
+print k
+delete
 echo @@ end of script\n

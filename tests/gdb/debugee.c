@@ -21,6 +21,7 @@ struct shape {
 
 unsigned long counter;                /* 0, 1, 3, 6, 10, ..., 55 */
 unsigned long rounds;                 /* loop iterations done */
+unsigned long spins;                  /* 0 + 1 + 2 + 3 + 4 = 10 */
 struct shape box = {"box", {0, 0}, 0};
 long fact_result;
 double fp_result;
@@ -32,6 +33,13 @@ long square(long v) {
 
 void bump(unsigned long by) {
   counter += by;
+}
+
+/* A loop without calls: its head is the target of its own back edge (a
+   compiled unit entered again from inside itself). */
+void spin(void) {
+  for (unsigned long k = 0; k < 5; k++)
+    spins += k;
 }
 
 long factorial(long n) {
@@ -70,11 +78,13 @@ int main(void) {
     rounds++;
   }
   fact_result = factorial(5);
+  spin();
   fpu_work();
   check_eq(1, "counter", counter, 55);
   check_eq(2, "box.corner.x", (uint64_t)box.corner.x, 55);
   check_eq(3, "box.area", (uint64_t)box.area, 55 * 55 + 110);
   check_eq(4, "factorial(5)", (uint64_t)fact_result, 120);
+  check_eq(5, "spins", spins, 10);
   uart_puts("debugee: done\n");
   report_pass("debugee");
   return 0;

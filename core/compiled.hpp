@@ -90,13 +90,6 @@ class CompiledTier {
   // (never compiled: `b` is not asked about again). The unit's code may
   // arrive later; in synchronous mode it is there on return.
   virtual CompiledUnit* hot(Hart& hart, BlockCache& cache, Block& b) = 0;
-  // Block `b` runs for the first time since it was decoded: the unit the
-  // tier already has for the same code at the same address (compiled or
-  // queued), else nullptr. Never starts a compile. A snapshot restore drops
-  // every decoded block; without this each hot block would run `threshold`
-  // times interpreted again before hot() found its unit (reverse execution
-  // restores at every snapshot it scans).
-  virtual CompiledUnit* known(Hart& hart, BlockCache& cache, Block& b) = 0;
   // Called where no guest code of this machine is executing. Returns true if
   // every unit pointer handed out before must be dropped now (code cache
   // eviction): the machine then detaches them from all its blocks.

@@ -118,10 +118,9 @@ bool Machine::execute(Block& b, uint64_t budget) {
       waited_instructions_ += hart_.instret - before;
       return chain;
     }
-  } else if (tier_) [[unlikely]] {
-    if (b.heat == 0) b.unit = tier_->known(hart_, blocks_, b);
-    if (!b.unit && b.heat++ == tier_->threshold()) b.unit = tier_->hot(hart_, blocks_, b);
-    if (b.unit) return execute(b, budget);
+  } else if (tier_ && b.heat++ == tier_->threshold()) [[unlikely]] {
+    b.unit = tier_->hot(hart_, blocks_, b);
+    return execute(b, budget);
   }
   return run_block(b, budget);
 }

@@ -140,12 +140,6 @@ class Engine {
   CompiledUnit* hot(Hart& hart, BlockCache& cache, Block& b);
   // The unit of the same region at b's address, if one exists (cache_mu_ held).
   Unit* find(const BlockCache& cache, const Block& b);
-  CompiledUnit* known(const BlockCache& cache, const Block& b) {
-    std::lock_guard lock(cache_mu_);
-    Unit* u = find(cache, b);
-    if (u) ++stats_.reused;
-    return u;
-  }
   // Empties the code cache if it outgrew its bound. Returns the epoch, which
   // changes with every eviction.
   uint64_t maybe_evict();
@@ -568,11 +562,6 @@ class JitTier : public CompiledTier {
     return e_.options().mode == Mode::kSync ? 0 : e_.options().threshold;
   }
   CompiledUnit* hot(Hart& hart, BlockCache& cache, Block& b) override { return e_.hot(hart, cache, b); }
-  // Synchronous mode calls hot() at every first run anyway (threshold 0),
-  // which also recompiles a found unit at tier 2 if asked to.
-  CompiledUnit* known(Hart&, BlockCache& cache, Block& b) override {
-    return e_.options().mode == Mode::kSync ? nullptr : e_.known(cache, b);
-  }
   bool safe_point() override {
     const uint64_t now = e_.maybe_evict();
     if (now == epoch_) return false;

@@ -171,26 +171,26 @@ void Hart::table_written(PAddr page, uint8_t bits) {
     tlb_flush();
     return;
   }
-  const auto drop = [&](unsigned set, unsigned t, unsigned k) {
-    if (tlb_table_[set][t][k] == page.v) tlb_[set][t][k] = TlbEntry{};
-  };
   if (table_refs_overflow_) {
     for (unsigned set = 0; set < 4; ++set)
       for (unsigned t = 0; t < 3; ++t)
-        for (unsigned k = 0; k < kTlbSize; ++k) drop(set, t, k);
-  } else {
-    const unsigned slot = find_table_ref(page.v);
-    if (slot == kTableRefSlots) return;  // no entry was built from the page
-    for (unsigned set = 0; set < 4; ++set)
-      for (unsigned t = 0; t < 3; ++t)
-        for (unsigned w = 0; w < kTlbSize / 64; ++w)
-          for (uint64_t set_bits = table_ref_bits_[slot][w]; set_bits; set_bits &= set_bits - 1)
-            drop(set, t, w * 64 + std::countr_zero(set_bits));
-    // Every entry from the page is gone, and the bus has unmarked it: the
-    // next walk through it starts a new record.
-    table_ref_page_[slot] = kDroppedRef;
-    --table_refs_live_;
+        for (unsigned k = 0; k < kTlbSize; ++k)
+          if (tlb_table_[set][t][k] == page.v) tlb_[set][t][k] = TlbEntry{};
+    return;
   }
+  const unsigned slot = find_table_ref(page.v);
+  if (slot == kTableRefSlots) return;  // no entry was built from the page
+  for (unsigned set = 0; set < 4; ++set)
+    for (unsigned t = 0; t < 3; ++t)
+      for (unsigned w = 0; w < kTlbSize / 64; ++w)
+        for (uint64_t set_bits = table_ref_bits_[slot][w]; set_bits; set_bits &= set_bits - 1) {
+          const unsigned k = w * 64 + std::countr_zero(set_bits);
+          if (tlb_table_[set][t][k] == page.v) tlb_[set][t][k] = TlbEntry{};
+        }
+  // Every entry from the page is gone, and the bus has unmarked it: the
+  // next walk through it starts a new record.
+  table_ref_page_[slot] = kDroppedRef;
+  --table_refs_live_;
 }
 
 void Hart::tlb_flush_writes() {

@@ -138,8 +138,6 @@ class Engine {
 
   const Options& options() const { return options_; }
   CompiledUnit* hot(Hart& hart, BlockCache& cache, Block& b);
-  // The unit of the same region at b's address, if one exists (cache_mu_ held).
-  Unit* find(const BlockCache& cache, const Block& b);
   // Empties the code cache if it outgrew its bound. Returns the epoch, which
   // changes with every eviction.
   uint64_t maybe_evict();
@@ -268,29 +266,25 @@ bool Engine::shutdown() {
   return true;
 }
 
-Unit* Engine::find(const BlockCache& cache, const Block& b) {
-  auto it = units_.find(b.vpc);
-  if (it == units_.end()) return nullptr;
-  const auto* page_host = reinterpret_cast<const uint8_t*>(b.host - (b.vpc & (kPageSize - 1)));
-  for (auto& u : it->second)
-    if (u->region.matches(cache, page_host)) return u.get();
-  return nullptr;
-}
-
 CompiledUnit* Engine::hot(Hart& hart, BlockCache& cache, Block& b) {
   if (!have_layout_) {
     layout_ = hart.layout();
     have_layout_ = true;
   }
+  const auto* page_host = reinterpret_cast<const uint8_t*>(b.host - (b.vpc & (kPageSize - 1)));
   {
     std::unique_lock lock(cache_mu_);
-    if (Unit* u = find(cache, b)) {
-      ++stats_.reused;
-      if (options_.mode == Mode::kSync && options_.sync_optimised && !u->optimised) {
-        lock.unlock();
-        compile(*u, true);
+    if (auto it = units_.find(b.vpc); it != units_.end()) {
+      for (auto& u : it->second) {
+        if (u->region.matches(cache, page_host)) {
+          ++stats_.reused;
+          if (options_.mode == Mode::kSync && options_.sync_optimised && !u->optimised) {
+            lock.unlock();
+            compile(*u, true);
+          }
+          return u.get();
+        }
       }
-      return u;
     }
   }
   Region r = form_region(hart, cache, decoder_, b);

@@ -50,14 +50,14 @@ std::string nearest(std::string_view word, const std::vector<std::string>& candi
 // A clearer line than CLI11's for a misspelt command or long option (git's
 // and QEMU's habit: name what was probably meant); empty if there is none.
 std::string suggestion(CLI::App& app, int argc, char** argv) {
-  std::vector<std::string> commands;
-  for (const CLI::App* c : app.get_subcommands([](const CLI::App*) { return true; }))
-    commands.push_back(c->get_name());
   if (argc < 2 || argv[1][0] == '-') return {};
   const std::string word = argv[1];
+  std::vector<std::string> commands;
   CLI::App* command = nullptr;
-  for (CLI::App* c : app.get_subcommands([](const CLI::App*) { return true; }))
+  for (CLI::App* c : app.get_subcommands([](const CLI::App*) { return true; })) {
+    commands.push_back(c->get_name());
     if (c->get_name() == word) command = c;
+  }
   if (!command) {
     std::string known;
     for (const std::string& c : commands) known += (known.empty() ? "" : ", ") + c;

@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/gdb_stub.hpp"
+#include "core/user_error.hpp"
 #include "replay/timeline.hpp"
 #include "rsp/replay_debuggee.hpp"
 
@@ -73,9 +74,13 @@ class Progress {
 int replay(const ReplayOptions& o) {
   o.jit.apply();
   Timeline t(o.dir);
+  // As gdb's `monitor replay_seek`: a position past the end is a mistake.
+  if (o.seek && *o.seek > t.end().v)
+    throw UserError(fmt::format("--seek {}: beyond the end of the recording (position {})", *o.seek,
+                                t.end().v));
   if (!o.gdb.empty()) {
-    // Under gdb: the replay starts at position 0 and moves only as gdb asks;
-    // the guest's console output goes to stdout as it is replayed.
+    // Under gdb: the replay starts at position 0 (or --seek's) and moves only
+    // as gdb asks; the guest's console output goes to stdout as it is replayed.
     // Reverse execution replays stretches again: show each byte once, when the
     // replay first gets past it.
     std::optional<uint64_t> shown;
@@ -86,6 +91,10 @@ int replay(const ReplayOptions& o) {
       std::fputc(c, stdout);
       if (c == '\n') std::fflush(stdout);
     };
+    if (o.seek && t.seek(Position{*o.seek}) == Timeline::Stop::kDivergence) {
+      fmt::print(stderr, "hindsight: {}\n", t.error());
+      return 1;
+    }
     rsp::ReplayDebuggee target(t);
     GdbStub(o.gdb).serve(target);
     std::fflush(stdout);
@@ -158,7 +167,8 @@ Command add_replay_command(CLI::App& app) {
       ->required();
   cmd->add_option("--until", o->until, "Stop at this position");
   cmd->add_option("--seek", o->seek,
-                  "Restore the nearest snapshot, run to this position and print the hart state");
+                  "Restore the nearest snapshot, run to this position and print the hart state "
+                  "(with --gdb: start the session there)");
   cmd->add_flag("-q,--quiet", o->quiet, "Do not print the guest's console output");
   cmd->add_option("--gdb", o->gdb,
                   "Serve gdb on [HOST:]PORT (default host 127.0.0.1) at position 0; forward and "

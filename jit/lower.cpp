@@ -106,7 +106,11 @@ class Lowerer {
   BasicBlock* new_bb(const char* name) { return BasicBlock::Create(c_, name, fn_); }
   void cond_br_likely(Value* cond, BasicBlock* likely, BasicBlock* unlikely);
   // Pointer to the TLB entry for va in set dtlb, type t.
-  Value* tlb_entry(Value* va, AccessType t);
+  // The TLB entries of type `t` in set `set` (an i64: a data-TLB set or a
+  // privilege), and the entry of va's page among them.
+  Value* tlb_row(Value* set, AccessType t);
+  Value* tlb_entry_in(Value* row, Value* va);
+  Value* tlb_entry(Value* va, AccessType t) { return tlb_entry_in(tlb_set_[t], va); }
   // The virtual address of load/store `i` and its TLB entry pointer.
   struct Access {
     Value* va;
@@ -117,8 +121,8 @@ class Lowerer {
   // builder in the block where that is valid; `slow` (empty) is where the
   // access misses.
   Value* hit_path(const DecodedInsn& i, AccessType t, unsigned size, BasicBlock*& slow);
-  // hit_path in a loop of a tier-2 unit: the access's own one-entry TLB in
-  // SSA (see the definition).
+  // hit_path in a loop of a tier-2 unit: a one-entry TLB in SSA per base
+  // register and access type (see the definition).
   Value* loop_access(const DecodedInsn& i, AccessType t, unsigned size, BasicBlock*& slow);
   void find_loops();
   // True if entry `e` maps the `size` bytes at va (Hart::data_hit's test).
@@ -449,14 +453,10 @@ void Lowerer::chain_to(Value* pc, Value* done, Value* slot, bool check_pc) {
   auto slot_field = [&](llvm::Type* t, size_t offset) {
     return hart_load(t, b_.CreateConstInBoundsGEP1_64(i8(), slot, offset));
   };
-  Value* vpn = b_.CreateLShr(pc, kPageShift);
-  Value* set = b_.CreateAdd(b_.CreateMul(b_.CreateZExt(hart_load(i8(), o_.layout.priv), i64()), c64(3)), c64(kExec));
-  Value* index = b_.CreateAdd(b_.CreateMul(set, c64(Hart::kTlbSize)), b_.CreateAnd(vpn, c64(Hart::kTlbSize - 1)));
-  Value* e = b_.CreateInBoundsGEP(i8(), field(o_.layout.tlb), b_.CreateShl(index, 4));
-  static_assert(sizeof(TlbEntry) == 16 && offsetof(TlbEntry, addend) == 8);
+  Value* e = tlb_entry_in(tlb_row(b_.CreateZExt(hart_load(i8(), o_.layout.priv), i64()), kExec), pc);
   Value* ok = b_.CreateAnd(
       b_.CreateICmpEQ(slot_field(i64(), offsetof(ChainSlot, gen)), hart_load(i64(), o_.layout.chain_gen)),
-      b_.CreateAnd(b_.CreateICmpEQ(hart_load(i64(), e), vpn),
+      b_.CreateAnd(b_.CreateICmpEQ(hart_load(i64(), e), b_.CreateLShr(pc, kPageShift)),
                    b_.CreateICmpEQ(hart_load(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8)),
                                    slot_field(i64(), offsetof(ChainSlot, addend)))));
   if (check_pc) ok = b_.CreateAnd(ok, b_.CreateICmpEQ(slot_field(i64(), offsetof(ChainSlot, pc)), pc));
@@ -551,9 +551,15 @@ void Lowerer::leave_block_indirect(Value* pc, Value* done) {
   jump_exit(pc, done);
 }
 
-Value* Lowerer::tlb_entry(Value* va, AccessType t) {
+Value* Lowerer::tlb_row(Value* set, AccessType t) {
+  Value* row = b_.CreateAdd(b_.CreateMul(set, c64(3)), c64(t));
+  return b_.CreateInBoundsGEP(i8(), field(o_.layout.tlb), b_.CreateMul(row, c64(Hart::kTlbSize * sizeof(TlbEntry))));
+}
+
+Value* Lowerer::tlb_entry_in(Value* row, Value* va) {
+  static_assert(sizeof(TlbEntry) == 16 && offsetof(TlbEntry, addend) == 8);
   Value* index = b_.CreateAnd(b_.CreateLShr(va, kPageShift), Hart::kTlbSize - 1);
-  return b_.CreateInBoundsGEP(i8(), tlb_set_[t], b_.CreateShl(index, 4));
+  return b_.CreateInBoundsGEP(i8(), row, b_.CreateShl(index, 4));
 }
 
 // The blocks of the region that can reach themselves by direct jumps,
@@ -825,11 +831,7 @@ void Lowerer::lower(const std::string& name) {
     if (used[r]) b_.CreateStore(hart_load(i64(), o_.layout.x + 8 * r), regs_[r]);
   pos0_ = hart_load(i64(), o_.layout.position);
   Value* set = b_.CreateZExt(hart_load(i8(), o_.layout.dtlb), i64());
-  for (AccessType t : {kRead, kWrite}) {
-    Value* row = b_.CreateAdd(b_.CreateMul(set, c64(3)), c64(t));
-    tlb_set_[t] = b_.CreateInBoundsGEP(i8(), field(o_.layout.tlb),
-                                       b_.CreateMul(row, c64(Hart::kTlbSize * sizeof(TlbEntry))));
-  }
+  for (AccessType t : {kRead, kWrite}) tlb_set_[t] = tlb_row(set, t);
   ins0_ = hart_load(i64(), o_.layout.instret);
   make_exits();
   b_.CreateStore(c64(0), done_);

@@ -10,6 +10,7 @@
 using namespace hs;
 using namespace hs::isa;
 using hs::test::kRamBase;
+using hs::test::retired;
 using hs::test::TestMachine;
 
 namespace {
@@ -30,10 +31,6 @@ void set_priv(Hart& h, Priv p) {
   h.priv = p;
   update_dmode(h);
 }
-
-// The CSR instruction retired: kNext, or kEndBlock where its write changed
-// what the machine loop checks between blocks (see the ending test below).
-bool retired(Flow f) { return f == Flow::kNext || f == Flow::kEndBlock; }
 
 // Writes `v` to `c` with csrrw x0 through the real handler; returns the flow.
 Flow write_csr(TestMachine& t, unsigned c, uint64_t v) {

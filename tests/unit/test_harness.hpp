@@ -48,4 +48,9 @@ struct TestMachine {
   }
 };
 
+// An instruction retired: kEndBlock is allowed too (a memory slow path may
+// end the block after touching a code page; a CSR write that may make an
+// interrupt takeable or changes translation ends it).
+inline bool retired(Flow f) { return f == Flow::kNext || f == Flow::kEndBlock; }
+
 }  // namespace hs::test

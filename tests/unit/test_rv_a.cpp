@@ -10,6 +10,7 @@
 using namespace hs;
 using namespace hs::isa;
 using hs::test::kRamBase;
+using hs::test::retired;
 using hs::test::TestMachine;
 
 namespace {
@@ -38,7 +39,6 @@ uint32_t amo(unsigned funct5, unsigned width, unsigned rd, unsigned rs1, unsigne
   return encode_r(op::kAmo, rd, width, rs1, rs2, funct5 << 2 | aqrl);
 }
 
-bool retired(Flow f) { return f == Flow::kNext || f == Flow::kEndBlock; }
 
 struct Fixture {
   TestMachine t;

@@ -9,6 +9,7 @@
 using namespace hs;
 using namespace hs::isa;
 using hs::test::kRamBase;
+using hs::test::retired;
 using hs::test::TestMachine;
 
 namespace {
@@ -44,9 +45,6 @@ uint32_t jalr(unsigned rd, unsigned rs1, int32_t off) {
 enum : unsigned { kBeq = 0, kBne = 1, kBlt = 4, kBge = 5, kBltu = 6, kBgeu = 7 };
 constexpr uint64_t kData = kRamBase + 0x8000;
 
-// A memory instruction retired: kEndBlock is allowed too (the slow path may
-// ask the loop to end the block, e.g. after touching a code page).
-bool retired(Flow f) { return f == Flow::kNext || f == Flow::kEndBlock; }
 
 // Executes one register-register op with x1 = a, x2 = b and returns x3.
 uint64_t rr(uint32_t raw, uint64_t a, uint64_t b) {

@@ -72,8 +72,7 @@ class Progress {
 };
 
 int replay(const ReplayOptions& o) {
-  if (o.wait_gdb && o.gdb.empty())
-    throw UserError("-S waits for gdb: add --gdb [HOST:]PORT or -s (port 1234)");
+  require_gdb_for_wait(o.wait_gdb, o.gdb);
   o.jit.apply();
   Timeline t(o.dir);
   // As gdb's `monitor replay_seek`: a position past the end is a mistake.

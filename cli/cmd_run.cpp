@@ -159,9 +159,7 @@ StopReason run_under_gdb(LiveOptions& o, Session& s, Recorder& recorder, Console
 }
 
 int run_live(LiveOptions& o, const RecordOptions* rec_opt) {
-  // QEMU's -S alone waits for its monitor, which hindsight does not have.
-  if (o.wait_gdb && o.gdb.empty())
-    throw UserError("-S waits for gdb: add --gdb [HOST:]PORT or -s (port 1234)");
+  require_gdb_for_wait(o.wait_gdb, o.gdb);
   o.jit.apply();
   const MachineConfig cfg = o.machine.config();
   if (!o.dump_dtb.empty()) return dump_dtb(cfg, o.dump_dtb);

@@ -3,9 +3,15 @@
 #include <fmt/format.h>
 #include <poll.h>
 
+#include "core/user_error.hpp"
 #include "rsp/server.hpp"
 
 namespace hs {
+
+void require_gdb_for_wait(bool wait_gdb, const std::string& address) {
+  if (wait_gdb && address.empty())
+    throw UserError("-S waits for gdb: add --gdb [HOST:]PORT or -s (port 1234)");
+}
 
 GdbStub::GdbStub(const std::string& address) : listener_(rsp::parse_listen_address(address)) {
   fmt::print(stderr, "hindsight: gdb server on port {} (gdb: target remote :{})\n",

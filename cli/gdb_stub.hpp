@@ -9,6 +9,11 @@
 
 namespace hs {
 
+// QEMU's -S without -s/-gdb waits for its monitor, which hindsight does not
+// have: throws UserError saying what to add when `wait_gdb` is set and
+// `address` is empty.
+void require_gdb_for_wait(bool wait_gdb, const std::string& address);
+
 class GdbStub {
  public:
   // Listens on `address` ([HOST:]PORT, default host 127.0.0.1) and says so

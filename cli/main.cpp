@@ -1,6 +1,7 @@
 // hindsight: command-line entry point.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -59,11 +60,10 @@ std::string suggestion(CLI::App& app, int argc, char** argv) {
     if (c->get_name() == word) command = c;
   }
   if (!command) {
-    std::string known;
-    for (const std::string& c : commands) known += (known.empty() ? "" : ", ") + c;
     const std::string near = nearest(word, commands);
     return fmt::format("unknown command '{}'{} (commands: {}; hindsight COMMAND --help)", word,
-                       near.empty() ? "" : fmt::format(", did you mean '{}'?", near), known);
+                       near.empty() ? "" : fmt::format(", did you mean '{}'?", near),
+                       fmt::join(commands, ", "));
   }
   std::vector<std::string> options;
   for (const CLI::Option* o : command->get_options())

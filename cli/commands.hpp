@@ -30,6 +30,7 @@ struct MachineOptions {
 // to sync as well).
 struct JitOption {
   std::string mode;
+  std::string cache;  // --jit-cache
   void add_to(CLI::App& cmd);
   void apply() const;  // before any machine is built; throws UserError
 };

@@ -120,7 +120,7 @@ bool chain_slot_holds(const Hart& h, const ChainSlot& slot, uint64_t pc) {
          reinterpret_cast<uintptr_t>(host) - pc == slot.addend;
 }
 
-extern "C" UnitEntry hs_jit_chain(Hart* h, ChainSlot* slot) {
+extern "C" CompiledUnit* hs_jit_chain(Hart* h, ChainSlot* slot) {
   const uint64_t pc = h->pc;
   const uint8_t* host = h->fetch_hit(pc);
   // The loop checks breakpoints between units: a slot never names one.
@@ -128,7 +128,7 @@ extern "C" UnitEntry hs_jit_chain(Hart* h, ChainSlot* slot) {
   Block* b = h->chain_blocks->probe(pc, host);
   if (!b || !b->unit) return nullptr;
   *slot = ChainSlot{pc, h->chain_gen, b->unit, reinterpret_cast<uintptr_t>(host) - pc};
-  return b->unit->entry.load(std::memory_order_acquire);
+  return b->unit;
 }
 
 }  // namespace hs

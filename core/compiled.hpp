@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <type_traits>
 
 #include "core/insn.hpp"
 
@@ -25,6 +26,8 @@ class Hart;
 class Machine;
 class BlockCache;
 struct Block;
+struct ChainSlot;
+struct CompiledUnit;
 
 // Entry point of a compiled unit: guest code from one entry pc, possibly many
 // blocks of one page with loops inside. Called with hart.pc == the unit's
@@ -42,7 +45,12 @@ struct Block;
 //                  takes the trap (and counts its position step).
 // A unit may stop early anywhere an instruction boundary is (it never needs
 // to run anything); the interpreter continues from there.
-using UnitEntry = Flow (*)(Hart& hart, uint64_t budget);
+//
+// `unit` is the CompiledUnit the code was loaded for: everything per unit
+// the code uses (its instructions, chain slots, run counter) is reached
+// through it, so compiled code holds no host address but the helpers' (by
+// symbol) and one object file serves any process (the persistent cache).
+using UnitEntry = Flow (*)(Hart& hart, uint64_t budget, CompiledUnit* unit);
 
 // A compiled unit as the machine sees it. Owned by the tier; a Block points
 // to it once hot. `entry` is null until code is ready and may be replaced by
@@ -54,6 +62,13 @@ struct CompiledUnit {
   // Runs of the entry block interpreted while `entry` was null: how much
   // the wait for this unit costs (the tier compiles the costliest first).
   std::atomic<uint32_t> waiting{0};
+  // The unit's data, which its code reaches through its `unit` argument
+  // (offsets: kUnitInsns, kUnitSlots, kUnitRuns). Set before `entry` and
+  // fixed for the unit's life, whichever code `entry` names: every
+  // compile of one unit numbers instructions and slots alike.
+  const DecodedInsn* insns = nullptr;  // the slow paths' instruction argument
+  ChainSlot* slots = nullptr;          // direct jump exits' chain slots
+  uint64_t runs = 0;                   // the tier's run counter
 };
 
 // The last unit one direct jump exit of a unit chained to (or, in the hart's
@@ -76,6 +91,11 @@ struct ChainSlot {
   uintptr_t addend = 0;
 };
 uint64_t new_chain_generation();
+
+static_assert(std::is_standard_layout_v<CompiledUnit>);
+constexpr size_t kUnitInsns = offsetof(CompiledUnit, insns);
+constexpr size_t kUnitSlots = offsetof(CompiledUnit, slots);
+constexpr size_t kUnitRuns = offsetof(CompiledUnit, runs);
 // The reference of the inline check (tests): `slot` holds for a jump to pc.
 bool chain_slot_holds(const Hart& h, const ChainSlot& slot, uint64_t pc);
 
@@ -145,14 +165,14 @@ JitSlowResult hs_jit_store(Hart* h, const DecodedInsn* insn, uint64_t va, uint64
 // and returns its Flow (kNext: it retired and the unit goes on).
 uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn, uint64_t position);
 // A unit leaving to hart.pc by a jump (pc, position and instret written
-// back, position < chain_until): the compiled entry of the unit the machine
-// loop would run next, if it would run one at once (the exec TLB maps pc,
-// the block there is cached and its unit compiled), else nullptr. The unit
-// then tail-calls it with what is left of its budget: exactly what the loop
-// would do, without returning to it. `slot`, the exit's own cache of its
+// back, position < chain_until): the unit the machine loop would run next,
+// if it would run one at once (the exec TLB maps pc, the block there is
+// cached and has a unit), else nullptr. The unit then tail-calls its entry,
+// if it is compiled, with what is left of its budget: exactly what the loop would do,
+// without returning to it. `slot`, the exit's own cache of its
 // last target (see ChainSlot), is filled in for the next time; the unit
 // checks it inline and calls this only when it does not hold.
-UnitEntry hs_jit_chain(Hart* h, ChainSlot* slot);
+CompiledUnit* hs_jit_chain(Hart* h, ChainSlot* slot);
 }
 
 }  // namespace hs

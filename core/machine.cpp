@@ -74,9 +74,9 @@ void Machine::advance_devices() {
 #if defined(__clang__)
 __attribute__((no_sanitize("function")))
 #endif
-bool Machine::run_unit(UnitEntry entry, uint64_t budget) {
+bool Machine::run_unit(CompiledUnit* unit, UnitEntry entry, uint64_t budget) {
   const uint64_t before = hart_.instret;
-  const Flow f = entry(hart_, budget);
+  const Flow f = entry(hart_, budget, unit);
   compiled_instructions_ += hart_.instret - before;
   return end_run(f);
 }
@@ -110,7 +110,7 @@ bool Machine::run_unit(UnitEntry entry, uint64_t budget) {
 bool Machine::execute(Block& b, uint64_t budget) {
   if (CompiledUnit* u = b.unit) {
     const UnitEntry e = u->entry.load(std::memory_order_acquire);
-    if (e && budget >= b.count) return run_unit(e, budget);
+    if (e && budget >= b.count) return run_unit(u, e, budget);
     if (!e) {
       u->waiting.store(u->waiting.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       const uint64_t before = hart_.instret;

@@ -130,7 +130,7 @@ class Machine {
   // The interpreter's run of `b` (up to `budget` instructions), ending with
   // pc/position/instret as a compiled unit leaves them (UnitEntry).
   bool run_block(Block& b, uint64_t budget);
-  bool run_unit(UnitEntry entry, uint64_t budget);
+  bool run_unit(CompiledUnit* unit, UnitEntry entry, uint64_t budget);
   // The one place a run's flow is acted on: trap entry, WFI, chaining.
   bool end_run(Flow f);
   // No guest code executes here: frees retired blocks, lets the tier install

@@ -14,6 +14,8 @@
 // Freeing does: when the code cache outgrows its bound, the next safe point
 // of the guest thread empties it (all units and their code), and every
 // machine detaches its blocks from them at its own next safe point.
+#include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/JITLink/JITLink.h>
 #include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
@@ -47,6 +49,9 @@
 #include <unistd.h>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
+
+#include <xxhash.h>
 
 #include <fmt/format.h>
 
@@ -54,6 +59,7 @@
 #include "core/decoder.hpp"
 #include "core/machine.hpp"
 #include "core/user_error.hpp"
+#include "jit/disk_cache.hpp"
 #include "jit/jit.hpp"
 #include "jit/lower.hpp"
 #include "jit/region.hpp"
@@ -64,33 +70,64 @@ namespace {
 
 namespace orc = llvm::orc;
 
+// The key a unit's code is found by in later runs (the persistent cache's
+// file name): its entry pc and entry block (decoded, as the lowering sees
+// it), tier and tier 1's promotion threshold. Regions entered at one pc
+// differ from run to run (which successor blocks the block cache holds when
+// the entry gets hot depends on the path so far), so any unit entered the
+// same way serves, if the page holds its code (Region::matches).
+CodeKey entry_key(uint64_t vpc, std::span<const DecodedInsn> block, bool tier2, uint64_t promote_at) {
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_128bits_reset(st);
+  const uint64_t head[4] = {vpc, block.size(), static_cast<uint64_t>(tier2), tier2 ? 0 : promote_at};
+  XXH3_128bits_update(st, head, sizeof head);
+  static_assert(offsetof(DecodedInsn, pc) == 8 && offsetof(DecodedInsn, idx) == 29);
+  for (const DecodedInsn& i : block) {  // all but the handler and the index
+    XXH3_128bits_update(st, reinterpret_cast<const char*>(&i) + 8, 21);
+    XXH3_128bits_update(st, &i.spec, sizeof i.spec);
+  }
+  const XXH128_hash_t h = XXH3_128bits_digest(st);
+  XXH3_freeState(st);
+  return {h.low64, h.high64};
+}
+
+// Exactly what a unit's code of a tier is: its region, tier and tier 1's
+// promotion threshold.
+CodeKey code_key(const Region& r, bool tier2, uint64_t promote_at) {
+  const Region::Key k = r.key();
+  const uint64_t words[4] = {k.lo, k.hi, static_cast<uint64_t>(tier2), tier2 ? 0 : promote_at};
+  const XXH128_hash_t h = XXH3_128bits(words, sizeof words);
+  return {h.low64, h.high64};
+}
+
 struct Unit : CompiledUnit {
-  explicit Unit(Region r) : region(std::move(r)) {}
-  Region region;
-  uint64_t runs = 0;  // entry and loop block runs, counted by tier-1 code (racy reads elsewhere)
-  uint64_t runs_queued = 0;  // `runs` when queued for tier 2
+  Unit(std::shared_ptr<const Region> r, uint64_t promote_at) : region(std::move(r)) {
+    for (const RegionBlock& b : region->blocks) insn_data.insert(insn_data.end(), b.insns.begin(), b.insns.end());
+    slot_data.resize(region->targets.size());
+    insns = insn_data.data();
+    slots = slot_data.data();
+    for (bool tier2 : {false, true}) {
+      code[tier2] = code_key(*region, tier2, promote_at);
+      key[tier2] = entry_key(region->entry, region->blocks[0].insns, tier2, promote_at);
+    }
+  }
+  std::shared_ptr<const Region> region;
+  CodeKey code[2];  // exactly what its tier-1 and tier-2 code is (region, tier, threshold)
+  CodeKey key[2];   // what that code is found by (entry_key)
+  std::vector<DecodedInsn> insn_data;  // CompiledUnit::insns: the region's, in block order
+  std::vector<ChainSlot> slot_data;    // CompiledUnit::slots: one per Region::targets
+  uint64_t runs_queued = 0;  // `runs` when queued for tier 2 (counted by tier-1 code; racy reads elsewhere)
   bool optimised = false;  // the entry is tier-2 code
-  std::deque<ChainSlot> chain_slots;  // of every compile's code (see LowerOptions)
 };
 
-// Compiles tier-1 modules quickly (no codegen optimisation) and tier-2
-// modules (flag "hs.tier2") with the default optimisation level.
-class TieredCompiler : public orc::IRCompileLayer::IRCompiler {
- public:
-  explicit TieredCompiler(orc::JITTargetMachineBuilder jtmb)
-      : IRCompiler(orc::irManglingOptionsFromTargetOptions(jtmb.getOptions())) {
-    jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::None);
-    fast_ = llvm::cantFail(jtmb.createTargetMachine());
-    jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
-    optimised_ = llvm::cantFail(jtmb.createTargetMachine());
-  }
-  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> operator()(llvm::Module& m) override {
-    const bool tier2 = m.getModuleFlag("hs.tier2") != nullptr;
-    return orc::SimpleCompiler(tier2 ? *optimised_ : *fast_)(m);
-  }
-
- private:
-  std::unique_ptr<llvm::TargetMachine> fast_, optimised_;
+// A unit queued for a compile: tier 2 if set; `cached` if the persistent
+// cache has its code (the worker loads those first: a load costs a few
+// hundredths of a compile).
+struct Job {
+  Unit* unit;
+  bool tier2;
+  bool cached;
+  std::shared_ptr<const DiskCache::Object> object;  // holding its code, if hot() read it already
 };
 
 // Measures the code each unit links to, and with HINDSIGHT_JIT_PERFMAP=1
@@ -146,8 +183,8 @@ class Engine {
   void set_options(const Options& o) { options_ = o; }
 
  private:
-  static void promote(void* unit);
-  static uint64_t pending(const std::pair<Unit*, bool>& job);
+  static void promote(CompiledUnit* unit);
+  static uint64_t pending(const Job& job);
   // Compiles the units into one LLVM module (their code is published once
   // all of it is linked); if that fails, each on its own.
   static constexpr size_t kBatch = 8;  // tier-1 units per module at most
@@ -158,13 +195,31 @@ class Engine {
   // run is worth about a hundred pending tier-2 runs; ranking them 1:1 let
   // tier 2 take 80% of the thread during a boot while warm code waited.
   static constexpr uint64_t kTier2Weight = 100;
-  void compile(std::span<Unit* const> units, bool tier2);
+  // Gives each unit its code of that tier: from this process, the
+  // persistent cache, or compiled (in one module, else each on its own).
+  void compile(std::span<Unit* const> units, bool tier2, const DiskCache::Object* object = nullptr);
   void compile(Unit& u, bool tier2) {
     Unit* one[] = {&u};
     compile(one, tier2);
   }
   // Compiles a batch; false with the error if it fails as a whole.
   bool compile_module(std::span<Unit* const> units, bool tier2, std::string& error);
+  // Links an object's units (code_mu_ held; `regions` parallel to its
+  // members, null: read from the object); false with the error if that
+  // fails. Its units' entries go to loaded_.
+  bool link(const DiskCache::Object& o, std::vector<std::shared_ptr<const Region>> regions, std::string& error);
+  // The unit's exact code of that tier from loaded_, else from `object` or
+  // the persistent cache.
+  bool load(Unit& u, bool tier2, const DiskCache::Object* object = nullptr);
+  // Code for a new unit entered at block `b` from loaded_ or the persistent
+  // cache, of either tier, if the page holds the code of its region.
+  Unit* from_cache(BlockCache& cache, Block& b, const uint8_t* page_host);
+  Unit* add_unit(std::shared_ptr<const Region> r);
+  // Publishes the linked code exactly of the unit's region, if any.
+  bool publish_linked(Unit& u, bool tier2);
+  // Sets the unit's entry (cache_mu_ held).
+  void publish(Unit& u, UnitEntry entry, bool tier2, bool from_disk);
+  uint64_t promote_at() const { return options_.mode == Mode::kAsync ? options_.promote_at : 0; }
   void optimise(llvm::Module& m, bool tier2);
   // Tier 2's IR passes, built once (used under code_mu_): building O2's
   // pipeline and analysis managers for every unit cost 2 ms a unit.
@@ -180,32 +235,50 @@ class Engine {
   std::unique_ptr<Optimiser> optimiser_;
   static void dump(const llvm::Module& m, const std::string& name, bool tier2);
   void worker();
-  void enqueue(Unit& u, bool tier2);
+  void enqueue(Unit& u, bool tier2, std::shared_ptr<const DiskCache::Object> object = nullptr);
 
   Options options_;
+  std::unique_ptr<DiskCache> disk_;
   Decoder decoder_;  // the instruction table the regions' spec ids index
   HartLayout layout_{};
   bool have_layout_ = false;
   std::unique_ptr<orc::LLJIT> jit_;
   orc::ResourceTrackerSP tracker_;
+  // Tier 1: no codegen optimisation; tier 2: the default level.
+  std::unique_ptr<llvm::TargetMachine> fast_, optimised_;
 
   std::mutex cache_mu_;  // units_, stats_ (short holds only)
   std::unordered_map<uint64_t, std::vector<std::unique_ptr<Unit>>> units_;
+  // Every linked unit's entry by code key (a batch's other members come
+  // with the one asked for).
+  struct Loaded {
+    UnitEntry entry;
+    CodeKey code;
+    std::shared_ptr<const Region> region;
+    bool from_disk;  // the persistent cache's code (Stats::loaded)
+  };
+  std::unordered_map<CodeKey, std::vector<Loaded>, CodeKeyHash> loaded_;  // by entry key
   Stats stats_;
   std::atomic<uint64_t> code_bytes_{0};
   std::atomic<uint64_t> epoch_{0};
 
-  std::mutex code_mu_;  // LLJIT additions and removals
+  std::mutex code_mu_;  // LLJIT additions and removals, the target machines, linked_
+  std::unordered_set<CodeKey, CodeKeyHash> linked_;  // objects linked (DiskCache::object_id)
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   // Units waiting for a compile (tier 2 if the flag is set); the worker
   // takes the one with the most runs since it was queued (pending()).
-  std::vector<std::pair<Unit*, bool>> queue_;
+  std::vector<Job> queue_;
   bool stop_ = false;
   bool busy_ = false;  // the worker is compiling (queue_mu_)
   std::thread thread_;
-  uint64_t next_name_ = 0;
 };
+
+// The host CPU and LLVM: what the code depends on besides this executable.
+std::string code_version(const orc::JITTargetMachineBuilder& jtmb) {
+  return fmt::format("llvm {} {} {} {}", LLVM_VERSION_STRING, jtmb.getTargetTriple().str(), jtmb.getCPU(),
+                     jtmb.getFeatures().getString());
+}
 
 Engine* g_engine = nullptr;
 
@@ -223,6 +296,7 @@ Engine::Engine(const Options& o) : options_(o) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   auto jtmb = llvm::cantFail(orc::JITTargetMachineBuilder::detectHost());
+  disk_ = std::make_unique<DiskCache>(o.disk_cache, code_version(jtmb), o.disk_cache_bytes);
   jit_ = llvm::cantFail(
       orc::LLJITBuilder()
           .setJITTargetMachineBuilder(jtmb)
@@ -233,14 +307,31 @@ Engine::Engine(const Options& o) : options_(o) {
                 layer->addPlugin(std::make_unique<CodeMapPlugin>(code_bytes_));
                 return layer;
               })
-          .setCompileFunctionCreator(
-              [](orc::JITTargetMachineBuilder j)
-                  -> llvm::Expected<std::unique_ptr<orc::IRCompileLayer::IRCompiler>> {
-                return std::make_unique<TieredCompiler>(std::move(j));
-              })
           .create());
+  jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::None);
+  fast_ = llvm::cantFail(jtmb.createTargetMachine());
+  jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
+  optimised_ = llvm::cantFail(jtmb.createTargetMachine());
+  // The helpers generated code calls by name.
+  orc::SymbolMap helpers;
+  auto helper = [&](const char* name, auto* fn) {
+    helpers[jit_->mangleAndIntern(name)] = {orc::ExecutorAddr::fromPtr(fn),
+                                            llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  };
+  helper("hs_jit_load", &hs_jit_load);
+  helper("hs_jit_store", &hs_jit_store);
+  helper("hs_jit_exec", &hs_jit_exec);
+  helper("hs_jit_chain", &hs_jit_chain);
+  helper("hs_jit_promote", &Engine::promote);
+  llvm::cantFail(jit_->getMainJITDylib().define(orc::absoluteSymbols(std::move(helpers))));
   tracker_ = jit_->getMainJITDylib().createResourceTracker();
-  thread_ = std::thread([this] { worker(); });
+  // Listing the cache takes milliseconds: off the guest thread, unless
+  // every unit is to be compiled (or loaded) before it runs.
+  if (options_.mode == Mode::kSync) disk_->open();
+  thread_ = std::thread([this] {
+    disk_->open();
+    worker();
+  });
 }
 
 Engine::~Engine() {
@@ -276,7 +367,7 @@ CompiledUnit* Engine::hot(Hart& hart, BlockCache& cache, Block& b) {
     std::unique_lock lock(cache_mu_);
     if (auto it = units_.find(b.vpc); it != units_.end()) {
       for (auto& u : it->second) {
-        if (u->region.matches(cache, page_host)) {
+        if (u->region->matches(cache, page_host)) {
           ++stats_.reused;
           if (options_.mode == Mode::kSync && options_.sync_optimised && !u->optimised) {
             lock.unlock();
@@ -287,14 +378,10 @@ CompiledUnit* Engine::hot(Hart& hart, BlockCache& cache, Block& b) {
       }
     }
   }
+  if (!can_start_region(hart, cache, decoder_, b)) return nullptr;
+  if (Unit* u = from_cache(cache, b, page_host)) return u;
   Region r = form_region(hart, cache, decoder_, b);
-  if (r.blocks.empty()) return nullptr;
-  auto owned = std::make_unique<Unit>(std::move(r));
-  Unit* u = owned.get();
-  {
-    std::lock_guard lock(cache_mu_);
-    units_[b.vpc].push_back(std::move(owned));
-  }
+  Unit* u = add_unit(std::make_shared<const Region>(std::move(r)));
   if (options_.mode == Mode::kSync)
     compile(*u, options_.sync_optimised);
   else
@@ -302,11 +389,73 @@ CompiledUnit* Engine::hot(Hart& hart, BlockCache& cache, Block& b) {
   return u;
 }
 
-void Engine::enqueue(Unit& u, bool tier2) {
+Unit* Engine::add_unit(std::shared_ptr<const Region> r) {
+  auto owned = std::make_unique<Unit>(std::move(r), promote_at());
+  Unit* u = owned.get();
+  std::lock_guard lock(cache_mu_);
+  units_[u->region->entry].push_back(std::move(owned));
+  return u;
+}
+
+void Engine::publish(Unit& u, UnitEntry entry, bool tier2, bool from_disk) {
+  u.entry.store(entry, std::memory_order_release);
+  u.optimised = tier2;
+  stats_.loaded += from_disk;
+}
+
+Unit* Engine::from_cache(BlockCache& cache, Block& b, const uint8_t* page_host) {
+  // Tier 2 first: a warm start runs optimised code from the beginning.
+  // Synchronous mode compiles one tier only (the tests choose which).
+  std::vector<bool> tiers{true, false};
+  if (options_.mode == Mode::kSync) tiers = {options_.sync_optimised};
+  const std::span<const DecodedInsn> block(b.insns, b.count);
+  for (bool tier2 : tiers) {
+    std::unique_lock lock(cache_mu_);
+    auto it = loaded_.find(entry_key(b.vpc, block, tier2, promote_at()));
+    if (it == loaded_.end()) continue;
+    for (const Loaded& l : it->second) {
+      if (!l.region->matches(cache, page_host)) continue;
+      lock.unlock();
+      Unit* u = add_unit(l.region);
+      lock.lock();
+      publish(*u, l.entry, tier2, l.from_disk);
+      lock.unlock();
+      if (!tier2 && options_.mode == Mode::kAsync && disk_->has(u->key[1])) enqueue(*u, true);
+      return u;
+    }
+  }
+  for (bool tier2 : tiers) {
+    const CodeKey key = entry_key(b.vpc, block, tier2, promote_at());
+    if (!disk_->has(key)) continue;
+    auto o = disk_->load(key);
+    if (!o) continue;
+    auto object = std::make_shared<const DiskCache::Object>(std::move(*o));
+    for (const DiskCache::Member& m : object->members) {
+      if (m.key != key) continue;
+      size_t at = 0;
+      auto r = Region::load(m.region, at, decoder_.specs());
+      // Not this page's code, or not the code of this region (a damaged
+      // file): compiled afresh.
+      if (!r || at != m.region.size() || r->entry != b.vpc || !r->matches(cache, page_host) ||
+          code_key(*r, tier2, promote_at()) != m.code)
+        break;
+      Unit* u = add_unit(std::make_shared<const Region>(std::move(*r)));
+      if (options_.mode == Mode::kSync)
+        compile(*u, tier2);
+      else
+        enqueue(*u, tier2, std::move(object));
+      return u;
+    }
+  }
+  return nullptr;
+}
+
+void Engine::enqueue(Unit& u, bool tier2, std::shared_ptr<const DiskCache::Object> object) {
+  const bool cached = object || disk_->has(u.key[tier2]);
   {
     std::lock_guard lock(queue_mu_);
     if (tier2) u.runs_queued = u.runs;
-    queue_.emplace_back(&u, tier2);
+    queue_.push_back({&u, tier2, cached, std::move(object)});
   }
   queue_cv_.notify_one();
 }
@@ -315,25 +464,27 @@ void Engine::enqueue(Unit& u, bool tier2) {
 // queued (interpreted while waiting for tier 1, tier-1 code waiting for tier
 // 2), tier-2 runs divided by kTier2Weight. The guest thread updates both
 // counters without locks: these reads only steer the order of compiles.
-uint64_t Engine::pending(const std::pair<Unit*, bool>& job) {
-  Unit& u = *job.first;
-  if (!job.second) return u.waiting.load(std::memory_order_relaxed);
+uint64_t Engine::pending(const Job& job) {
+  Unit& u = *job.unit;
+  if (!job.tier2) return u.waiting.load(std::memory_order_relaxed);
   return (std::atomic_ref<uint64_t>(u.runs).load(std::memory_order_relaxed) - u.runs_queued) /
          kTier2Weight;
 }
 
-void Engine::promote(void* unit) {
+void Engine::promote(CompiledUnit* unit) {
   // Called from tier-1 code on the guest thread: only queue the work.
   g_engine->enqueue(*static_cast<Unit*>(unit), true);
 }
 
 void Engine::worker() {
   std::vector<Unit*> batch;
+  std::shared_ptr<const DiskCache::Object> object;
   std::vector<std::pair<uint64_t, size_t>> ranked;  // (pending, queue index)
   for (;;) {
     bool tier2;
     {
       std::unique_lock lock(queue_mu_);
+      object.reset();
       queue_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
       if (stop_) return;
       // The job waited for most, and with a tier-1 job the next kBatch - 1
@@ -341,24 +492,33 @@ void Engine::worker() {
       // millisecond, a quarter of an average tier-1 unit's). The counts
       // move under us: rank a snapshot of them.
       ranked.clear();
-      for (size_t k = 0; k < queue_.size(); ++k) ranked.emplace_back(pending(queue_[k]), k);
-      const size_t best = std::max_element(ranked.begin(), ranked.end())->second;
-      tier2 = queue_[best].second;
-      batch.assign(1, queue_[best].first);
-      queue_[best].first = nullptr;
-      if (!tier2) {
-        std::erase_if(ranked, [&](const auto& r) { return queue_[r.second].second || r.second == best; });
-        const size_t more = std::min(ranked.size(), kBatch - 1);
-        std::partial_sort(ranked.begin(), ranked.begin() + more, ranked.end(), std::greater<>());
-        for (size_t k = 0; k < more; ++k) {
-          batch.push_back(queue_[ranked[k].second].first);
-          queue_[ranked[k].second].first = nullptr;
+      // Loads from the persistent cache first, in the order asked for.
+      auto cached = std::find_if(queue_.begin(), queue_.end(), [](const Job& j) { return j.cached; });
+      if (cached != queue_.end()) {
+        tier2 = cached->tier2;
+        batch.assign(1, cached->unit);
+        object = std::move(cached->object);
+        queue_.erase(cached);
+      } else {
+        for (size_t k = 0; k < queue_.size(); ++k) ranked.emplace_back(pending(queue_[k]), k);
+        const size_t best = std::max_element(ranked.begin(), ranked.end())->second;
+        tier2 = queue_[best].tier2;
+        batch.assign(1, queue_[best].unit);
+        queue_[best].unit = nullptr;
+        if (!tier2) {
+          std::erase_if(ranked, [&](const auto& r) { return queue_[r.second].tier2 || r.second == best; });
+          const size_t more = std::min(ranked.size(), kBatch - 1);
+          std::partial_sort(ranked.begin(), ranked.begin() + more, ranked.end(), std::greater<>());
+          for (size_t k = 0; k < more; ++k) {
+            batch.push_back(queue_[ranked[k].second].unit);
+            queue_[ranked[k].second].unit = nullptr;
+          }
         }
+        std::erase_if(queue_, [](const Job& job) { return job.unit == nullptr; });
       }
-      std::erase_if(queue_, [](const auto& job) { return job.first == nullptr; });
       busy_ = true;
     }
-    compile(batch, tier2);
+    compile(batch, tier2, object.get());
     std::lock_guard lock(queue_mu_);
     busy_ = false;
   }
@@ -410,7 +570,76 @@ void Engine::dump(const llvm::Module& m, const std::string& name, bool tier2) {
   if (!ec) m.print(out, nullptr);
 }
 
-void Engine::compile(std::span<Unit* const> units, bool tier2) {
+bool Engine::publish_linked(Unit& u, bool tier2) {
+  std::lock_guard lock(cache_mu_);
+  if (auto it = loaded_.find(u.key[tier2]); it != loaded_.end())
+    for (const Loaded& l : it->second)
+      if (l.code == u.code[tier2]) {
+        publish(u, l.entry, tier2, l.from_disk);
+        return true;
+      }
+  return false;
+}
+
+bool Engine::load(Unit& u, bool tier2, const DiskCache::Object* object) {
+  if (publish_linked(u, tier2)) return true;
+  std::optional<DiskCache::Object> read;
+  if (!object) {
+    read = disk_->load(u.key[tier2]);
+    if (!read) return false;
+    object = &*read;
+  }
+  std::string error;
+  {
+    std::lock_guard code_lock(code_mu_);
+    if (linked_.count(object->id)) return publish_linked(u, tier2);
+    if (!link(*object, {}, error)) {
+      std::fprintf(stderr, "hindsight: jit: code cache object for 0x%llx not linked, compiling instead: %s\n",
+                   static_cast<unsigned long long>(u.region->entry), error.c_str());
+      return false;
+    }
+  }
+  return publish_linked(u, tier2);
+}
+
+bool Engine::link(const DiskCache::Object& o, std::vector<std::shared_ptr<const Region>> regions,
+                  std::string& error) {
+  linked_.insert(o.id);  // once: a second copy's symbols would clash
+  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(o.bytes.data(), o.bytes.size()),
+                                                     o.id.hex());
+  if (llvm::Error err = jit_->addObjectFile(tracker_, std::move(buffer))) {
+    error = llvm::toString(std::move(err));
+    return false;
+  }
+  const bool from_disk = regions.empty();
+  regions.resize(o.members.size());
+  std::vector<UnitEntry> entries;
+  for (size_t k = 0; k < o.members.size(); ++k) {
+    const DiskCache::Member& m = o.members[k];
+    auto sym = jit_->lookup(m.symbol);
+    if (!sym) {
+      error = llvm::toString(sym.takeError());
+      return false;
+    }
+    entries.push_back(sym->toPtr<UnitEntry>());
+    if (!regions[k]) {
+      size_t at = 0;
+      if (auto r = Region::load(m.region, at, decoder_.specs()); r && at == m.region.size())
+        regions[k] = std::make_shared<const Region>(std::move(*r));
+    }
+  }
+  std::lock_guard lock(cache_mu_);
+  for (size_t k = 0; k < entries.size(); ++k)
+    if (regions[k])  // (a member whose region does not read is never used)
+      loaded_[o.members[k].key].push_back({entries[k], o.members[k].code, regions[k], from_disk});
+  return true;
+}
+
+void Engine::compile(std::span<Unit* const> all, bool tier2, const DiskCache::Object* object) {
+  std::vector<Unit*> units;
+  for (Unit* u : all)
+    if (!load(*u, tier2, object)) units.push_back(u);
+  if (units.empty()) return;
   const auto started = std::chrono::steady_clock::now();
   std::string error;
   bool ok = compile_module(units, tier2, error);
@@ -427,11 +656,11 @@ void Engine::compile(std::span<Unit* const> units, bool tier2) {
   if (log) {
     size_t blocks = 0, insns = 0;
     for (Unit* u : units) {
-      blocks += u->region.blocks.size();
-      insns += u->region.instructions();
+      blocks += u->region->blocks.size();
+      insns += u->region->instructions();
     }
     std::fprintf(stderr, "hindsight: jit: %zu unit(s) tier %d 0x%llx %zu blocks %zu insns %.1f ms\n", units.size(),
-                 tier2 ? 2 : 1, static_cast<unsigned long long>(units[0]->region.entry), blocks, insns,
+                 tier2 ? 2 : 1, static_cast<unsigned long long>(units[0]->region->entry), blocks, insns,
                  seconds * 1e3);
   }
   std::lock_guard lock(cache_mu_);
@@ -439,7 +668,7 @@ void Engine::compile(std::span<Unit* const> units, bool tier2) {
   if (!ok) {
     ++stats_.failed;
     std::fprintf(stderr, "hindsight: jit: unit at 0x%llx not compiled, interpreted instead: %s\n",
-                 static_cast<unsigned long long>(units[0]->region.entry), error.c_str());
+                 static_cast<unsigned long long>(units[0]->region->entry), error.c_str());
   } else if (tier2) {
     stats_.promoted += units.size();
   } else {
@@ -472,23 +701,25 @@ bool Engine::compile_module(std::span<Unit* const> units, bool tier2, std::strin
   auto m = std::make_unique<llvm::Module>("hs_unit", *ctx);
   m->setDataLayout(jit_->getDataLayout());
   m->setTargetTriple(jit_->getTargetTriple().str());
-  if (tier2) m->addModuleFlag(llvm::Module::Warning, "hs.tier2", 1);
-  std::vector<std::string> names;
+  DiskCache::Object o;
+  std::vector<std::shared_ptr<const Region>> regions;
   for (Unit* u : units) {
-    // Tier, guest entry pc and a serial number: perf's map (HINDSIGHT_JIT_PERFMAP)
-    // names units by these.
-    names.push_back(fmt::format("hs_t{}_{:x}_{}", tier2 ? 2 : 1, u->region.entry, next_name_++));
+    o.members.push_back({u->key[tier2], u->code[tier2], {}, {}});
+    u->region->save(o.members.back().region);
+    regions.push_back(u->region);
+  }
+  o.id = DiskCache::object_id(o.members);
+  for (size_t k = 0; k < units.size(); ++k) {
+    Unit* u = units[k];
+    // Tier and guest entry pc (perf's map, HINDSIGHT_JIT_PERFMAP, names
+    // units by them), then what makes the name unique in any process that
+    // links the object: its id and the unit's place in it.
+    o.members[k].symbol = fmt::format("hs_t{}_{:x}_{}_{}", tier2 ? 2 : 1, u->region->entry, o.id.hex().substr(0, 16), k);
     LowerOptions lo;
     lo.layout = layout_;
     lo.optimised = tier2;
-    lo.chain_slots = &u->chain_slots;
-    if (!tier2 && options_.mode == Mode::kAsync) {
-      lo.runs = &u->runs;
-      lo.promote_at = options_.promote_at;
-      lo.promote = &Engine::promote;
-      lo.unit = u;
-    }
-    lower_region(u->region, decoder_.specs(), lo, *m, names.back());
+    if (!tier2 && options_.mode == Mode::kAsync) lo.promote_at = options_.promote_at;
+    lower_region(*u->region, decoder_.specs(), lo, *m, o.members[k].symbol);
   }
   // The IR verifier runs in synchronous mode, which the tests and the
   // differential fuzzer use: it took 8 % of the compile thread, and the
@@ -496,28 +727,21 @@ bool Engine::compile_module(std::span<Unit* const> units, bool tier2, std::strin
   llvm::raw_string_ostream os(error);
   if (options_.mode == Mode::kSync && llvm::verifyModule(*m, &os)) return false;
   optimise(*m, tier2);
-  dump(*m, names.front(), tier2);
-  if (llvm::Error err = jit_->addIRModule(tracker_, orc::ThreadSafeModule(std::move(m), std::move(ctx)))) {
-    error = llvm::toString(std::move(err));
+  dump(*m, o.members.front().symbol, tier2);
+  auto object = orc::SimpleCompiler(tier2 ? *optimised_ : *fast_)(*m);
+  if (!object) {
+    error = llvm::toString(object.takeError());
     return false;
-  }
-  std::vector<UnitEntry> entries;
-  for (const std::string& name : names) {
-    auto sym = jit_->lookup(name);
-    if (!sym) {
-      error = llvm::toString(sym.takeError());
-      return false;
-    }
-    entries.push_back(sym->toPtr<UnitEntry>());
   }
   if (!diagnostics.empty()) {
     error = diagnostics;
     return false;
   }
-  for (size_t k = 0; k < units.size(); ++k) {
-    units[k]->entry.store(entries[k], std::memory_order_release);
-    units[k]->optimised = tier2;
-  }
+  o.bytes.assign((*object)->getBufferStart(), (*object)->getBufferEnd());
+  if (!link(o, regions, error)) return false;
+  for (Unit* u : units)
+    if (!publish_linked(*u, tier2)) return false;
+  disk_->store(o);
   return true;
 }
 
@@ -532,9 +756,11 @@ uint64_t Engine::maybe_evict() {
   }
   llvm::cantFail(tracker_->remove());
   tracker_ = jit_->getMainJITDylib().createResourceTracker();
+  linked_.clear();
   {
     std::lock_guard lock(cache_mu_);
     units_.clear();
+    loaded_.clear();
     ++stats_.evictions;
   }
   code_bytes_ = 0;
@@ -580,6 +806,13 @@ Mode parse_mode(const std::string& s) {
 Mode mode_from_env(Mode fallback) {
   const char* v = std::getenv("HINDSIGHT_JIT");
   return v && *v ? parse_mode(v) : fallback;
+}
+
+std::string default_disk_cache() {
+  if (const char* v = std::getenv("HINDSIGHT_JIT_CACHE")) return std::string(v) == "off" ? "" : v;
+  if (const char* v = std::getenv("XDG_CACHE_HOME"); v && *v) return std::string(v) + "/hindsight/jit";
+  if (const char* v = std::getenv("HOME"); v && *v) return std::string(v) + "/.cache/hindsight/jit";
+  return "";
 }
 
 void tune_from_env(Options& o) {

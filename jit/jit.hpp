@@ -25,7 +25,16 @@ struct Options {
   bool sync_optimised = false;
   // Bytes of object code kept before the code cache is emptied.
   uint64_t cache_bytes = 256ull << 20;
+  // The persistent code cache (jit/disk_cache.hpp): a directory, or empty
+  // for none; and the bytes it may hold (trimmed when the engine starts).
+  std::string disk_cache;
+  uint64_t disk_cache_bytes = 1ull << 30;
 };
+
+// The persistent code cache's default directory: $HINDSIGHT_JIT_CACHE if set
+// ("off": none), else $XDG_CACHE_HOME/hindsight/jit, else
+// $HOME/.cache/hindsight/jit (empty if neither is set).
+std::string default_disk_cache();
 
 // Parses "on", "off" or "sync" (the --jit option); throws UserError.
 Mode parse_mode(const std::string& s);
@@ -52,6 +61,7 @@ struct Stats {
   uint64_t promoted = 0;        // units compiled again at tier 2
   uint64_t failed = 0;          // compilations that failed (interpreted instead)
   uint64_t reused = 0;          // units found in the code cache by content
+  uint64_t loaded = 0;          // units loaded from the persistent cache
   uint64_t evictions = 0;       // times the code cache was emptied
   uint64_t code_bytes = 0;      // object code produced
   double compile_seconds = 0;   // time spent lowering, optimising, compiling

@@ -4,6 +4,7 @@
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 
+#include <algorithm>
 #include <bitset>
 #include <cstring>
 #include <functional>
@@ -84,12 +85,14 @@ class Lowerer {
   // ChainSlot `slot` names if it holds (see ChainSlot), else asks
   // hs_jit_chain; returns kJump where neither chains.
   void chain_to(Value* pc, Value* done, Value* slot, bool check_pc);
-  void tail_call(Value* entry, Value* done);
+  // Enters `unit` (a CompiledUnit*) if its code is there, else returns kJump.
+  void enter(Value* unit, Value* done);
+  void tail_call(Value* entry, Value* done, Value* unit);
   // Returns `flow` (i8) unless it is kNext: the helper that returned it left
   // the hart as the loop expects it. Continues in a new block.
   void return_unless_next(Value* flow);
   // Calls a load/store slow path (JitSlowResult) and returns its value.
-  Value* slow_path(const void* fn, std::initializer_list<Value*> args);
+  Value* slow_path(const char* fn, std::initializer_list<Value*> args);
   void make_exits();
   // Control to guest pc `pc` with `done` instructions retired: a region
   // block if there is one, else an exit.
@@ -135,13 +138,29 @@ class Lowerer {
     Value* addend = hart_load(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8));
     return b_.CreateIntToPtr(b_.CreateAdd(addend, va), b_.getPtrTy());
   }
-  // A host address as an IR pointer constant.
-  Value* ptr(const void* p) { return b_.CreateIntToPtr(c64(reinterpret_cast<uintptr_t>(p)), b_.getPtrTy()); }
-  // Calls the host function at `fn` (C calling convention).
-  Value* call(const void* fn, llvm::Type* ret, std::initializer_list<Value*> args) {
+  // Calls helper `name` (an extern "C" function of core/compiled.hpp, or
+  // hs_jit_promote), linked by name.
+  Value* call(const char* name, llvm::Type* ret, std::initializer_list<Value*> args) {
     std::vector<llvm::Type*> types;
     for (Value* a : args) types.push_back(a->getType());
-    return b_.CreateCall(llvm::FunctionType::get(ret, types, false), ptr(fn), args);
+    llvm::FunctionCallee f = m_.getOrInsertFunction(name, llvm::FunctionType::get(ret, types, false));
+    llvm::cast<llvm::Function>(f.getCallee())->setDoesNotThrow();
+    return b_.CreateCall(f, args);
+  }
+  // The unit's data (CompiledUnit): field at `offset`, its instruction
+  // number `n` and its chain slot for an exit to `pc` (Region::targets).
+  Value* unit_field(size_t offset) { return b_.CreateConstInBoundsGEP1_64(i8(), unit_, offset); }
+  Value* insn_ptr(size_t n) {
+    return b_.CreateConstInBoundsGEP1_64(i8(), hart_load(b_.getPtrTy(), unit_field(kUnitInsns)),
+                                         n * sizeof(DecodedInsn));
+  }
+  Value* insn_here() { return insn_ptr(insn_base_ + k_); }
+  // nullptr if pc is not a target (then the exit does not chain).
+  Value* slot_ptr(uint64_t pc) {
+    auto it = std::lower_bound(r_.targets.begin(), r_.targets.end(), pc);
+    if (it == r_.targets.end() || *it != pc) return nullptr;
+    return b_.CreateConstInBoundsGEP1_64(i8(), hart_load(b_.getPtrTy(), unit_field(kUnitSlots)),
+                                         static_cast<size_t>(it - r_.targets.begin()) * sizeof(ChainSlot));
   }
   // True while no helper has asked the unit to end (hart.block_exit clear).
   Value* block_exit_clear() { return b_.CreateICmpEQ(hart_load(i8(), o_.layout.block_exit), b_.getInt8(0)); }
@@ -160,6 +179,7 @@ class Lowerer {
   llvm::Function* fn_ = nullptr;
   Value* hart_ = nullptr;
   Value* budget_ = nullptr;
+  Value* unit_ = nullptr;
   Value* pos0_ = nullptr;
   Value* ins0_ = nullptr;
   llvm::AllocaInst* done_ = nullptr;
@@ -189,6 +209,7 @@ class Lowerer {
   std::unordered_map<uint64_t, BasicBlock*> block_at_;
   // Current instruction: block entry count and index within the block.
   Value* done_blk_ = nullptr;
+  size_t insn_base_ = 0;  // the number of the block's first instruction in the region
   unsigned k_ = 0;
   bool block_has_fallback_ = false;
   // The compiled blocks on a cycle of direct jumps (loops), and whether the
@@ -379,11 +400,11 @@ void Lowerer::make_exits() {
   b_.SetInsertPoint(chain_lookup_bb_);
   lookup_done_ = b_.CreatePHI(i64(), 8, "lookup_done");
   lookup_slot_ = b_.CreatePHI(b_.getPtrTy(), 8, "lookup_slot");
-  Value* next = call(reinterpret_cast<const void*>(&hs_jit_chain), b_.getPtrTy(), {hart_, lookup_slot_});
+  Value* next = call("hs_jit_chain", b_.getPtrTy(), {hart_, lookup_slot_});
   BasicBlock* chain = new_bb("chain");
   b_.CreateCondBr(b_.CreateIsNotNull(next), chain, no_chain_bb_);
   b_.SetInsertPoint(chain);
-  tail_call(next, lookup_done_);
+  enter(next, lookup_done_);
   if (!o_.optimised) {
     // Tier 1: one shared jump exit (less IR to compile).
     jump_bb_ = new_bb("jump_exit");
@@ -413,7 +434,11 @@ void Lowerer::jump_exit(Value* pc, Value* done) {
   Value* slot;
   const bool direct = llvm::isa<llvm::ConstantInt>(pc);
   if (direct) {
-    slot = ptr(&o_.chain_slots->emplace_back());
+    slot = slot_ptr(llvm::cast<llvm::ConstantInt>(pc)->getZExtValue());
+    if (!slot) {
+      exit(pc, Flow::kJump, done);
+      return;
+    }
   } else {
     Value* index = b_.CreateAnd(b_.CreateLShr(pc, 1), c64(Hart::kJumpCacheSize - 1));
     slot = b_.CreateInBoundsGEP(i8(), field(o_.layout.jump_cache), b_.CreateMul(index, c64(sizeof(ChainSlot))));
@@ -431,9 +456,21 @@ void Lowerer::jump_exit(Value* pc, Value* done) {
   b_.CreateBr(jump_bb_);
 }
 
-void Lowerer::tail_call(Value* entry, Value* done) {
+void Lowerer::enter(Value* unit, Value* done) {
+  static_assert(offsetof(CompiledUnit, entry) == 0);
+  auto* entry = llvm::cast<llvm::LoadInst>(hart_load(b_.getPtrTy(), unit));  // CompiledUnit::entry
+  entry->setAtomic(llvm::AtomicOrdering::Acquire);
+  entry->setAlignment(llvm::Align(8));
+  BasicBlock* go = new_bb("chain");
+  b_.CreateCondBr(b_.CreateIsNotNull(entry), go, no_chain_bb_);
+  b_.SetInsertPoint(go);
+  tail_call(entry, done, unit);
+}
+
+void Lowerer::tail_call(Value* entry, Value* done, Value* unit) {
   // A tail call: chains of any length run in constant stack.
-  llvm::CallInst* rest = b_.CreateCall(fn_->getFunctionType(), entry, {hart_, b_.CreateSub(budget_, done)});
+  llvm::CallInst* rest =
+      b_.CreateCall(fn_->getFunctionType(), entry, {hart_, b_.CreateSub(budget_, done), unit});
   rest->setTailCallKind(llvm::CallInst::TCK_MustTail);
   b_.CreateRet(rest);
 }
@@ -466,15 +503,7 @@ void Lowerer::chain_to(Value* pc, Value* done, Value* slot, bool check_pc) {
   lookup_slot_->addIncoming(slot, here);
   cond_br_likely(ok, hit, chain_lookup_bb_);
   b_.SetInsertPoint(hit);
-  Value* unit = slot_field(b_.getPtrTy(), offsetof(ChainSlot, unit));
-  static_assert(offsetof(CompiledUnit, entry) == 0);
-  auto* entry = llvm::cast<llvm::LoadInst>(hart_load(b_.getPtrTy(), unit));  // CompiledUnit::entry
-  entry->setAtomic(llvm::AtomicOrdering::Acquire);
-  entry->setAlignment(llvm::Align(8));
-  BasicBlock* go = new_bb("chain");
-  b_.CreateCondBr(b_.CreateIsNotNull(entry), go, no_chain_bb_);
-  b_.SetInsertPoint(go);
-  tail_call(entry, done);
+  enter(slot_field(b_.getPtrTy(), offsetof(ChainSlot, unit)), done);
 }
 
 void Lowerer::return_unless_next(Value* flow) {
@@ -484,7 +513,7 @@ void Lowerer::return_unless_next(Value* flow) {
   b_.SetInsertPoint(next);
 }
 
-Value* Lowerer::slow_path(const void* fn, std::initializer_list<Value*> args) {
+Value* Lowerer::slow_path(const char* fn, std::initializer_list<Value*> args) {
   Value* r = call(fn, llvm::StructType::get(c_, {i64(), i64()}), args);
   return_unless_next(b_.CreateTrunc(b_.CreateExtractValue(r, 1), i8()));
   return b_.CreateExtractValue(r, 0);
@@ -704,8 +733,7 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
   // A miss: hs_jit_load ends the unit itself on a trap or a device read.
   b_.SetInsertPoint(slow);
   const Access m = access(i, kRead);
-  set_x(i.rd, slow_path(reinterpret_cast<const void*>(&hs_jit_load),
-                        {hart_, ptr(&i), m.va, c64(size | (sign ? 0x10 : 0)), position_here()}));
+  set_x(i.rd, slow_path("hs_jit_load", {hart_, insn_here(), m.va, c64(size | (sign ? 0x10 : 0)), position_here()}));
   b_.CreateBr(join);
 
   b_.SetInsertPoint(join);
@@ -724,8 +752,7 @@ Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   // a page holding code (maybe this unit's).
   b_.SetInsertPoint(slow);
   const Access m = access(i, kWrite);
-  slow_path(reinterpret_cast<const void*>(&hs_jit_store),
-            {hart_, ptr(&i), m.va, x(i.rs2), c64(size), position_here()});
+  slow_path("hs_jit_store", {hart_, insn_here(), m.va, x(i.rs2), c64(size), position_here()});
   b_.CreateBr(join);
 
   b_.SetInsertPoint(join);
@@ -741,7 +768,7 @@ Next Lowerer::fallback(const DecodedInsn& i) {
   block_has_fallback_ = true;
   // Handlers read x[rs1]/x[rs2] from the hart (registers are stored as
   // they are written) and write x[rd] at most.
-  Value* flow = call(reinterpret_cast<const void*>(&hs_jit_exec), i8(), {hart_, ptr(&i), position_here()});
+  Value* flow = call("hs_jit_exec", i8(), {hart_, insn_here(), position_here()});
   reload_x(i.rd);
   // Any other flow than kNext ends the unit where hs_jit_exec left the hart.
   return_unless_next(flow);
@@ -751,14 +778,14 @@ Next Lowerer::fallback(const DecodedInsn& i) {
 // ---- the unit ----
 
 void Lowerer::count_run() {
-  Value* runs_ptr = ptr(o_.runs);
+  Value* runs_ptr = unit_field(kUnitRuns);
   Value* runs = b_.CreateAdd(b_.CreateLoad(i64(), runs_ptr), c64(1));
   b_.CreateStore(runs, runs_ptr);
   BasicBlock* promote = new_bb("promote");
   BasicBlock* go = new_bb("counted");
   cond_br_likely(b_.CreateICmpNE(runs, c64(o_.promote_at)), go, promote);
   b_.SetInsertPoint(promote);
-  call(reinterpret_cast<const void*>(o_.promote), b_.getVoidTy(), {ptr(o_.unit)});
+  call("hs_jit_promote", b_.getVoidTy(), {unit_});
   b_.CreateBr(go);
   b_.SetInsertPoint(go);
 }
@@ -781,7 +808,7 @@ void Lowerer::lower_block(size_t n) {
   // Runs are counted where they measure how hot the unit is: at its entry
   // and in its loops (a block elsewhere runs at most once per entry). Half
   // the tier-1 blocks are spared two basic blocks and a call.
-  if (o_.runs && (n == 0 || in_loop_.count(rb.vpc))) count_run();
+  if (o_.promote_at && (n == 0 || in_loop_.count(rb.vpc))) count_run();
 
   const auto& table = lowerings();
   for (const DecodedInsn& i : rb.insns) {
@@ -803,11 +830,12 @@ void Lowerer::lower_block(size_t n) {
 }
 
 void Lowerer::lower(const std::string& name) {
-  llvm::FunctionType* ft = llvm::FunctionType::get(i8(), {b_.getPtrTy(), i64()}, false);
+  llvm::FunctionType* ft = llvm::FunctionType::get(i8(), {b_.getPtrTy(), i64(), b_.getPtrTy()}, false);
   fn_ = llvm::Function::Create(ft, llvm::Function::ExternalLinkage, name, m_);
   fn_->addFnAttr(llvm::Attribute::NoUnwind);  // never a C++ exception through here
   hart_ = fn_->getArg(0);
   budget_ = fn_->getArg(1);
+  unit_ = fn_->getArg(2);
   fn_->addParamAttr(0, llvm::Attribute::NoAlias);
 
   llvm::MDBuilder md(c_);
@@ -838,7 +866,10 @@ void Lowerer::lower(const std::string& name) {
   for (const RegionBlock& rb : blocks_) block_at_.emplace(rb.vpc, new_bb("block"));
   find_loops();
   b_.CreateBr(block_at_.at(r_.entry));
-  for (size_t n = 0; n < blocks_.size(); ++n) lower_block(n);
+  for (size_t n = 0; n < blocks_.size(); ++n) {
+    lower_block(n);
+    insn_base_ += blocks_[n].insns.size();
+  }
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Region -> LLVM IR. The only file besides engine.cpp that sees LLVM headers.
 //
 // The generated function is a UnitEntry (core/compiled.hpp):
-//   i8 @name(ptr %hart, i64 %budget)
+//   i8 @name(ptr %hart, i64 %budget, ptr %unit)
 // Guest integer registers are read from the hart at their first use in each
 // basic block in tier 1 (no value crosses a basic block, which fast register
 // allocation would spill) and live in allocas (SSA after SROA) in tier 2; both store them to
@@ -21,7 +21,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 
 #include "core/compiled.hpp"
@@ -39,20 +38,16 @@ struct LowerOptions {
   // region's own blocks. Tier 1 keeps the IR easy for fast instruction
   // selection (no switch): an indirect jump always leaves the unit.
   bool optimised = false;
-  // Tier-1 units count the runs of their entry and loop blocks in *runs
-  // and call promote(unit) when the count reaches promote_at; nullptr: no
-  // counter.
-  uint64_t* runs = nullptr;
+  // Tier-1 units count the runs of their entry and loop blocks in
+  // CompiledUnit::runs and call hs_jit_promote(unit) when the count reaches
+  // promote_at; 0: no counter.
   uint64_t promote_at = 0;
-  void (*promote)(void* unit) = nullptr;
-  void* unit = nullptr;
-  // Where the unit's direct jump exits get their ChainSlots (stable
-  // addresses; they must outlive the code).
-  std::deque<ChainSlot>* chain_slots = nullptr;
 };
 
-// Adds function `name` implementing `r` to `m`. The region's DecodedInsn
-// copies must outlive the code (fallback calls point at them).
+// Adds function `name` implementing `r` to `m`. The code holds no host
+// address: helpers are called by name (hs_jit_*), and the unit's data is
+// reached through its CompiledUnit argument: `insns` numbers the region's
+// instructions in block order, `slots` follows Region::targets.
 void lower_region(const Region& r, const std::span<const InsnSpec> specs,
                   const LowerOptions& opts, llvm::Module& m, const std::string& name);
 

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <unordered_set>
 
+#include <xxhash.h>
+
 #include "core/block_cache.hpp"
 #include "core/decoder.hpp"
 #include "core/hart.hpp"
@@ -35,6 +37,94 @@ size_t Region::instructions() const {
   return n;
 }
 
+Region::Key Region::key() const {
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_128bits_reset(st);
+  const uint64_t head[3] = {entry, blocks.size(), tier1_blocks};
+  XXH3_128bits_update(st, head, sizeof head);
+  for (const RegionBlock& b : blocks) {
+    const uint64_t shape[2] = {b.vpc, b.insns.size()};
+    XXH3_128bits_update(st, shape, sizeof shape);
+    static_assert(offsetof(DecodedInsn, fn) == 0 && sizeof(Handler) == 8);
+    for (const DecodedInsn& i : b.insns)
+      XXH3_128bits_update(st, reinterpret_cast<const char*>(&i) + 8, sizeof i - 8);
+  }
+  const XXH128_hash_t h = XXH3_128bits_digest(st);
+  XXH3_freeState(st);
+  return {h.low64, h.high64};
+}
+
+namespace {
+template <typename T>
+void put(std::vector<char>& out, const T& v) {
+  const auto* p = reinterpret_cast<const char*>(&v);
+  out.insert(out.end(), p, p + sizeof v);
+}
+template <typename T>
+bool get(std::span<const char> in, size_t& at, T& v) {
+  if (in.size() - at < sizeof v) return false;
+  std::memcpy(&v, in.data() + at, sizeof v);
+  at += sizeof v;
+  return true;
+}
+}  // namespace
+
+void Region::save(std::vector<char>& out) const {
+  put(out, entry);
+  put(out, static_cast<uint32_t>(tier1_blocks));
+  put(out, static_cast<uint32_t>(blocks.size()));
+  for (const RegionBlock& b : blocks) {
+    put(out, b.vpc);
+    put(out, static_cast<uint32_t>(b.insns.size()));
+    for (const DecodedInsn& i : b.insns) {
+      DecodedInsn copy = i;
+      copy.fn = nullptr;
+      put(out, copy);
+    }
+  }
+  put(out, static_cast<uint32_t>(ranges.size()));
+  for (auto r : ranges) put(out, r);
+  put(out, static_cast<uint32_t>(targets.size()));
+  for (uint64_t t : targets) put(out, t);
+  out.insert(out.end(), bytes.begin(), bytes.end());  // as long as the ranges say
+}
+
+std::optional<Region> Region::load(std::span<const char> in, size_t& at, std::span<const InsnSpec> specs) {
+  Region r;
+  uint32_t tier1 = 0, nblocks = 0, n = 0;
+  if (!get(in, at, r.entry) || !get(in, at, tier1) || !get(in, at, nblocks) || nblocks == 0 ||
+      nblocks > kMaxRegionBlocks || tier1 == 0 || tier1 > nblocks)
+    return std::nullopt;
+  r.tier1_blocks = tier1;
+  size_t insns = 0;
+  for (uint32_t k = 0; k < nblocks; ++k) {
+    RegionBlock b;
+    if (!get(in, at, b.vpc) || !get(in, at, n) || n == 0 || (insns += n) > kMaxRegionInsns) return std::nullopt;
+    b.insns.resize(n);
+    for (DecodedInsn& i : b.insns) {
+      if (!get(in, at, i)) return std::nullopt;
+      i.fn = i.spec < specs.size() ? specs[i.spec].fn.exec : nullptr;  // compiled code never runs an illegal one
+      if ((i.pc & ~kPageMask) != (r.entry & ~kPageMask)) return std::nullopt;
+    }
+    r.blocks.push_back(std::move(b));
+  }
+  if (r.blocks[0].vpc != r.entry || !get(in, at, n) || n > kMaxRegionInsns) return std::nullopt;
+  size_t bytes = 0;
+  r.ranges.resize(n);
+  for (auto& range : r.ranges) {
+    if (!get(in, at, range) || range.first + range.second > kPageSize) return std::nullopt;
+    bytes += range.second;
+  }
+  if (!get(in, at, n) || n > 2 * kMaxRegionInsns + kMaxRegionBlocks) return std::nullopt;
+  r.targets.resize(n);
+  for (uint64_t& t : r.targets)
+    if (!get(in, at, t)) return std::nullopt;
+  if (in.size() - at < bytes) return std::nullopt;
+  r.bytes.assign(in.begin() + static_cast<ptrdiff_t>(at), in.begin() + static_cast<ptrdiff_t>(at + bytes));
+  at += bytes;
+  return r;
+}
+
 bool Region::matches(const BlockCache& cache, const uint8_t* page_host) const {
   for (const RegionBlock& b : blocks)
     for (const DecodedInsn& i : b.insns)
@@ -47,13 +137,17 @@ bool Region::matches(const BlockCache& cache, const uint8_t* page_host) const {
   return true;
 }
 
+bool can_start_region(const Hart& hart, const BlockCache& cache, const Decoder& decoder, const Block& b) {
+  // A unit must make progress: one starting with an encoding it leaves to the
+  // interpreter would return at once, and be entered again, forever.
+  return cache.cached(b.vpc, b.host) == &b && hart.fetch_cached(b.vpc) &&
+         b.insns[0].spec < decoder.specs().size();
+}
+
 Region form_region(const Hart& hart, const BlockCache& cache, const Decoder& decoder,
                    const Block& entry) {
   Region r;
-  if (cache.cached(entry.vpc, entry.host) != &entry || !hart.fetch_cached(entry.vpc)) return r;
-  // A unit must make progress: one starting with an encoding it leaves to the
-  // interpreter would return at once, and be entered again, forever.
-  if (entry.insns[0].spec >= decoder.specs().size()) return r;
+  if (!can_start_region(hart, cache, decoder, entry)) return r;
   const uint64_t page = entry.vpc & ~kPageMask;
   const uintptr_t page_host = entry.host - (entry.vpc & kPageMask);
   std::vector<const Block*> blocks{&entry};
@@ -72,6 +166,13 @@ Region form_region(const Hart& hart, const BlockCache& cache, const Decoder& dec
     }
   }
   r.entry = entry.vpc;
+  for (const Block* b : blocks) {
+    direct_successors(decoder.specs(), std::span(b->insns, b->count), r.targets);
+    const DecodedInsn& last = b->insns[b->count - 1];
+    r.targets.push_back(last.pc + last.len);  // also after a block-ending instruction that goes on
+  }
+  std::sort(r.targets.begin(), r.targets.end());
+  r.targets.erase(std::unique(r.targets.begin(), r.targets.end()), r.targets.end());
   for (size_t t1 = 0; r.tier1_blocks < blocks.size(); ++r.tier1_blocks) {
     t1 += blocks[r.tier1_blocks]->count;
     if (r.tier1_blocks > 0 && t1 > kMaxTier1Insns) break;

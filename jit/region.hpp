@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -39,6 +40,24 @@ struct Region {
   // ranges and their contents: a unit is reused for any page holding them.
   std::vector<std::pair<uint16_t, uint16_t>> ranges;
   std::vector<uint8_t> bytes;
+  // The direct successors of all its blocks and the pcs after them, sorted:
+  // a unit's exit to one of them uses the chain slot of the same index
+  // (CompiledUnit::slots), in both tiers.
+  std::vector<uint64_t> targets;
+  // What the code compiled from the region depends on in it (entry, blocks,
+  // their decoded instructions but the handler pointers, tier-1 cut): equal
+  // keys compile to the same code (a 128-bit hash).
+  struct Key {
+    uint64_t lo = 0, hi = 0;
+    bool operator==(const Key&) const = default;
+  };
+  Key key() const;
+  // Appends the region to `out`; load() reads one back from `in` at `at`
+  // (advancing it), nullopt if it is malformed. The persistent cache keeps
+  // the region of each unit so that a later run can use the unit (see
+  // Engine::hot): handlers come from `specs`.
+  void save(std::vector<char>& out) const;
+  static std::optional<Region> load(std::span<const char> in, size_t& at, std::span<const InsnSpec> specs);
 
   size_t instructions() const;
   // True if no instruction but the entry is at one of the debugger's
@@ -62,10 +81,13 @@ constexpr size_t kMaxRegionInsns = 128;
 // matter, compiles the whole region.
 constexpr size_t kMaxTier1Insns = 64;
 
+// False if `b` (run from hart.pc's page) cannot start a region: the scratch
+// block of a page-straddling instruction, a page the exec TLB cannot cache,
+// or a block starting with an illegal encoding.
+bool can_start_region(const Hart& hart, const BlockCache& cache, const Decoder& decoder, const Block& b);
+
 // The region entered at `b` (cached in `cache`, run from hart.pc's page).
-// Empty (no blocks) if `b` cannot start one: the scratch block of a
-// page-straddling instruction, a page the exec TLB cannot cache, or a block
-// starting with an illegal encoding.
+// Empty (no blocks) if `b` cannot start one.
 Region form_region(const Hart& hart, const BlockCache& cache, const Decoder& decoder,
                    const Block& b);
 

@@ -25,7 +25,7 @@ HartLayout Hart::layout() const {
   };
   return HartLayout{at(x),    at(f),    at(&pc),         at(&position),   at(&instret),
                     at(&dtlb), at(tlb_), at(&block_exit), at(&chain_until), at(&reenter_until),
-                    at(&chain_gen), at(jump_cache), at(&priv)};
+                    at(&chain_gen), at(jump_cache), at(&priv), at(jit_helpers)};
 }
 
 namespace {
@@ -120,15 +120,15 @@ bool chain_slot_holds(const Hart& h, const ChainSlot& slot, uint64_t pc) {
          reinterpret_cast<uintptr_t>(host) - pc == slot.addend;
 }
 
-extern "C" CompiledUnit* hs_jit_chain(Hart* h, ChainSlot* slot) {
+extern "C" JitChainResult hs_jit_chain(Hart* h, ChainSlot* slot) {
   const uint64_t pc = h->pc;
   const uint8_t* host = h->fetch_hit(pc);
   // The loop checks breakpoints between units: a slot never names one.
-  if (!host || h->chain_blocks->breakpoint_at(pc)) return nullptr;
+  if (!host || h->chain_blocks->breakpoint_at(pc)) return {};
   Block* b = h->chain_blocks->probe(pc, host);
-  if (!b || !b->unit) return nullptr;
+  if (!b || !b->unit) return {};
   *slot = ChainSlot{pc, h->chain_gen, b->unit, reinterpret_cast<uintptr_t>(host) - pc};
-  return b->unit;
+  return {b->unit->entry.load(std::memory_order_acquire), b->unit};
 }
 
 }  // namespace hs

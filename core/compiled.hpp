@@ -63,11 +63,11 @@ struct CompiledUnit {
   // the wait for this unit costs (the tier compiles the costliest first).
   std::atomic<uint32_t> waiting{0};
   // The unit's data, which its code reaches through its `unit` argument
-  // (offsets: kUnitInsns, kUnitSlots, kUnitRuns). Set before `entry` and
-  // fixed for the unit's life, whichever code `entry` names: every
-  // compile of one unit numbers instructions and slots alike.
+  // (offsets kUnitInsns, kUnitRuns; the tier keeps the unit's chain slots
+  // at a fixed offset from it). Set before `entry` and fixed for the
+  // unit's life, whichever code `entry` names: every compile of one unit
+  // numbers instructions and slots alike.
   const DecodedInsn* insns = nullptr;  // the slow paths' instruction argument
-  ChainSlot* slots = nullptr;          // direct jump exits' chain slots
   uint64_t runs = 0;                   // the tier's run counter
 };
 
@@ -94,7 +94,6 @@ uint64_t new_chain_generation();
 
 static_assert(std::is_standard_layout_v<CompiledUnit>);
 constexpr size_t kUnitInsns = offsetof(CompiledUnit, insns);
-constexpr size_t kUnitSlots = offsetof(CompiledUnit, slots);
 constexpr size_t kUnitRuns = offsetof(CompiledUnit, runs);
 // The reference of the inline check (tests): `slot` holds for a jump to pc.
 bool chain_slot_holds(const Hart& h, const ChainSlot& slot, uint64_t pc);
@@ -136,7 +135,13 @@ struct HartLayout {
   size_t chain_gen;    // uint64_t (see ChainSlot)
   size_t jump_cache;   // ChainSlot[Hart::kJumpCacheSize]
   size_t priv;         // uint8_t (a Priv): the exec-TLB set is tlb[priv][kExec]
+  size_t jit_helpers;  // const void*[kHelperCount] (see JitHelper)
 };
+
+// The helpers generated code calls, by their index in Hart::jit_helpers:
+// the code loads the address from the hart, so it holds no host address and
+// needs no relocation (see UnitEntry). kHelperPromote is the tier's own.
+enum JitHelper : unsigned { kHelperLoad, kHelperStore, kHelperExec, kHelperChain, kHelperPromote, kHelperCount };
 
 // Slow paths for generated code (core/compiled.cpp). Each takes the
 // position of the instruction `insn` it runs for (the unit's entry position
@@ -165,14 +170,18 @@ JitSlowResult hs_jit_store(Hart* h, const DecodedInsn* insn, uint64_t va, uint64
 // and returns its Flow (kNext: it retired and the unit goes on).
 uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn, uint64_t position);
 // A unit leaving to hart.pc by a jump (pc, position and instret written
-// back, position < chain_until): the unit the machine loop would run next,
-// if it would run one at once (the exec TLB maps pc, the block there is
-// cached and has a unit), else nullptr. The unit then tail-calls its entry,
-// if it is compiled, with what is left of its budget: exactly what the loop would do,
+// back, position < chain_until): the compiled entry of the unit the machine
+// loop would run next, if it would run one at once (the exec TLB maps pc,
+// the block there is cached and its unit compiled), else a null entry. The
+// unit then tail-calls it with what is left of its budget: exactly what the loop would do,
 // without returning to it. `slot`, the exit's own cache of its
 // last target (see ChainSlot), is filled in for the next time; the unit
 // checks it inline and calls this only when it does not hold.
-CompiledUnit* hs_jit_chain(Hart* h, ChainSlot* slot);
+struct JitChainResult {
+  UnitEntry entry;     // null: no chaining
+  CompiledUnit* unit;  // entry's unit (its third argument)
+};
+JitChainResult hs_jit_chain(Hart* h, ChainSlot* slot);
 }
 
 }  // namespace hs

@@ -185,6 +185,12 @@ class Hart : public HartState, public IrqSink {
   // Targets of indirect jumps out of units, direct-mapped by pc.
   static constexpr size_t kJumpCacheSize = 1024;
   ChainSlot jump_cache[kJumpCacheSize];
+  // Addresses of the helpers generated code calls (JitHelper); the tier
+  // sets its own (kHelperPromote).
+  const void* jit_helpers[kHelperCount] = {reinterpret_cast<const void*>(&hs_jit_load),
+                                           reinterpret_cast<const void*>(&hs_jit_store),
+                                           reinterpret_cast<const void*>(&hs_jit_exec),
+                                           reinterpret_cast<const void*>(&hs_jit_chain), nullptr};
 
   // Full translation for an access at the current effective privilege (page
   // walk with A/D update, then PMP). Does not touch the TLB. (mmu.cpp)

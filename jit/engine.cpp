@@ -100,12 +100,20 @@ CodeKey code_key(const Region& r, bool tier2, uint64_t promote_at) {
   return {h.low64, h.high64};
 }
 
+struct Unit;
+struct UnitDelete {
+  void operator()(Unit* u) const;
+};
+using UnitPtr = std::unique_ptr<Unit, UnitDelete>;
+
+// Its chain slots (one per Region::targets) follow a unit in memory, at
+// kSlotsOffset (LowerOptions::slots_offset): the code finds them with no
+// load.
 struct Unit : CompiledUnit {
+  static UnitPtr make(std::shared_ptr<const Region> r, uint64_t promote_at);
   Unit(std::shared_ptr<const Region> r, uint64_t promote_at) : region(std::move(r)) {
     for (const RegionBlock& b : region->blocks) insn_data.insert(insn_data.end(), b.insns.begin(), b.insns.end());
-    slot_data.resize(region->targets.size());
     insns = insn_data.data();
-    slots = slot_data.data();
     for (bool tier2 : {false, true}) {
       code[tier2] = code_key(*region, tier2, promote_at);
       key[tier2] = entry_key(region->entry, region->blocks[0].insns, tier2, promote_at);
@@ -115,10 +123,25 @@ struct Unit : CompiledUnit {
   CodeKey code[2];  // exactly what its tier-1 and tier-2 code is (region, tier, threshold)
   CodeKey key[2];   // what that code is found by (entry_key)
   std::vector<DecodedInsn> insn_data;  // CompiledUnit::insns: the region's, in block order
-  std::vector<ChainSlot> slot_data;    // CompiledUnit::slots: one per Region::targets
   uint64_t runs_queued = 0;  // `runs` when queued for tier 2 (counted by tier-1 code; racy reads elsewhere)
   bool optimised = false;  // the entry is tier-2 code
 };
+
+constexpr size_t kSlotsOffset = (sizeof(Unit) + alignof(ChainSlot) - 1) & ~(alignof(ChainSlot) - 1);
+
+UnitPtr Unit::make(std::shared_ptr<const Region> r, uint64_t promote_at) {
+  const size_t slots = r->targets.size();
+  void* p = ::operator new(kSlotsOffset + slots * sizeof(ChainSlot));
+  UnitPtr u(new (p) Unit(std::move(r), promote_at));
+  std::uninitialized_default_construct_n(reinterpret_cast<ChainSlot*>(static_cast<char*>(p) + kSlotsOffset), slots);
+  return u;
+}
+
+void UnitDelete::operator()(Unit* u) const {
+  static_assert(std::is_trivially_destructible_v<ChainSlot>);
+  u->~Unit();
+  ::operator delete(u);
+}
 
 // A unit queued for a compile: tier 2 if set; `cached` if the persistent
 // cache has its code (the worker loads those first: a load costs a few
@@ -175,6 +198,8 @@ class Engine {
 
   const Options& options() const { return options_; }
   CompiledUnit* hot(Hart& hart, BlockCache& cache, Block& b);
+  // kHelperPromote: tier-1 code asks for its unit's tier-2 code.
+  static void promote(CompiledUnit* unit);
   // Empties the code cache if it outgrew its bound. Returns the epoch, which
   // changes with every eviction.
   uint64_t maybe_evict();
@@ -183,7 +208,6 @@ class Engine {
   void set_options(const Options& o) { options_ = o; }
 
  private:
-  static void promote(CompiledUnit* unit);
   static uint64_t pending(const Job& job);
   // Compiles the units into one LLVM module (their code is published once
   // all of it is linked); if that fails, each on its own.
@@ -248,7 +272,7 @@ class Engine {
   std::unique_ptr<llvm::TargetMachine> fast_, optimised_;
 
   std::mutex cache_mu_;  // units_, stats_ (short holds only)
-  std::unordered_map<uint64_t, std::vector<std::unique_ptr<Unit>>> units_;
+  std::unordered_map<uint64_t, std::vector<UnitPtr>> units_;
   // Every linked unit's entry by code key (a batch's other members come
   // with the one asked for).
   struct Loaded {
@@ -312,18 +336,6 @@ Engine::Engine(const Options& o) : options_(o) {
   fast_ = llvm::cantFail(jtmb.createTargetMachine());
   jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
   optimised_ = llvm::cantFail(jtmb.createTargetMachine());
-  // The helpers generated code calls by name.
-  orc::SymbolMap helpers;
-  auto helper = [&](const char* name, auto* fn) {
-    helpers[jit_->mangleAndIntern(name)] = {orc::ExecutorAddr::fromPtr(fn),
-                                            llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
-  };
-  helper("hs_jit_load", &hs_jit_load);
-  helper("hs_jit_store", &hs_jit_store);
-  helper("hs_jit_exec", &hs_jit_exec);
-  helper("hs_jit_chain", &hs_jit_chain);
-  helper("hs_jit_promote", &Engine::promote);
-  llvm::cantFail(jit_->getMainJITDylib().define(orc::absoluteSymbols(std::move(helpers))));
   tracker_ = jit_->getMainJITDylib().createResourceTracker();
   // Listing the cache takes milliseconds: off the guest thread, unless
   // every unit is to be compiled (or loaded) before it runs.
@@ -390,7 +402,7 @@ CompiledUnit* Engine::hot(Hart& hart, BlockCache& cache, Block& b) {
 }
 
 Unit* Engine::add_unit(std::shared_ptr<const Region> r) {
-  auto owned = std::make_unique<Unit>(std::move(r), promote_at());
+  UnitPtr owned = Unit::make(std::move(r), promote_at());
   Unit* u = owned.get();
   std::lock_guard lock(cache_mu_);
   units_[u->region->entry].push_back(std::move(owned));
@@ -718,6 +730,7 @@ bool Engine::compile_module(std::span<Unit* const> units, bool tier2, std::strin
     LowerOptions lo;
     lo.layout = layout_;
     lo.optimised = tier2;
+    lo.slots_offset = kSlotsOffset;
     if (!tier2 && options_.mode == Mode::kAsync) lo.promote_at = options_.promote_at;
     lower_region(*u->region, decoder_.specs(), lo, *m, o.members[k].symbol);
   }
@@ -777,7 +790,9 @@ Stats Engine::stats() {
 // One machine's view of the engine.
 class JitTier : public CompiledTier {
  public:
-  explicit JitTier(Engine& e) : e_(e), epoch_(e.maybe_evict()) {}
+  JitTier(Engine& e, Machine& m) : e_(e), epoch_(e.maybe_evict()) {
+    m.hart().jit_helpers[kHelperPromote] = reinterpret_cast<const void*>(&Engine::promote);
+  }
   uint32_t threshold() const override {
     return e_.options().mode == Mode::kSync ? 0 : e_.options().threshold;
   }
@@ -832,7 +847,7 @@ void enable(const Options& options) {
   } else {
     engine->set_options(options);
   }
-  set_tier_factory([e = engine.get()](Machine&) { return std::make_unique<JitTier>(*e); });
+  set_tier_factory([e = engine.get()](Machine& m) { return std::make_unique<JitTier>(*e, m); });
 }
 
 Stats stats() { return g_engine ? g_engine->stats() : Stats{}; }

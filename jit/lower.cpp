@@ -85,14 +85,12 @@ class Lowerer {
   // ChainSlot `slot` names if it holds (see ChainSlot), else asks
   // hs_jit_chain; returns kJump where neither chains.
   void chain_to(Value* pc, Value* done, Value* slot, bool check_pc);
-  // Enters `unit` (a CompiledUnit*) if its code is there, else returns kJump.
-  void enter(Value* unit, Value* done);
   void tail_call(Value* entry, Value* done, Value* unit);
   // Returns `flow` (i8) unless it is kNext: the helper that returned it left
   // the hart as the loop expects it. Continues in a new block.
   void return_unless_next(Value* flow);
   // Calls a load/store slow path (JitSlowResult) and returns its value.
-  Value* slow_path(const char* fn, std::initializer_list<Value*> args);
+  Value* slow_path(JitHelper fn, std::initializer_list<Value*> args);
   void make_exits();
   // Control to guest pc `pc` with `done` instructions retired: a region
   // block if there is one, else an exit.
@@ -138,18 +136,19 @@ class Lowerer {
     Value* addend = hart_load(i64(), b_.CreateConstInBoundsGEP1_64(i8(), e, 8));
     return b_.CreateIntToPtr(b_.CreateAdd(addend, va), b_.getPtrTy());
   }
-  // Calls helper `name` (an extern "C" function of core/compiled.hpp, or
-  // hs_jit_promote), linked by name.
-  Value* call(const char* name, llvm::Type* ret, std::initializer_list<Value*> args) {
+  // Calls helper `h` (C calling convention) at the address the hart holds.
+  Value* call(JitHelper h, llvm::Type* ret, std::initializer_list<Value*> args) {
     std::vector<llvm::Type*> types;
     for (Value* a : args) types.push_back(a->getType());
-    llvm::FunctionCallee f = m_.getOrInsertFunction(name, llvm::FunctionType::get(ret, types, false));
-    llvm::cast<llvm::Function>(f.getCallee())->setDoesNotThrow();
-    return b_.CreateCall(f, args);
+    Value* fn = hart_load(b_.getPtrTy(), o_.layout.jit_helpers + sizeof(void*) * h);
+    llvm::CallInst* c = b_.CreateCall(llvm::FunctionType::get(ret, types, false), fn, args);
+    c->setDoesNotThrow();
+    return c;
   }
   // The unit's data (CompiledUnit): field at `offset`, its instruction
   // number `n` and its chain slot for an exit to `pc` (Region::targets).
-  Value* unit_field(size_t offset) { return b_.CreateConstInBoundsGEP1_64(i8(), unit_, offset); }
+  Value* unit() { return unit_slot_ ? static_cast<Value*>(b_.CreateLoad(b_.getPtrTy(), unit_slot_, true)) : unit_; }
+  Value* unit_field(size_t offset) { return b_.CreateConstInBoundsGEP1_64(i8(), unit(), offset); }
   Value* insn_ptr(size_t n) {
     return b_.CreateConstInBoundsGEP1_64(i8(), hart_load(b_.getPtrTy(), unit_field(kUnitInsns)),
                                          n * sizeof(DecodedInsn));
@@ -159,8 +158,7 @@ class Lowerer {
   Value* slot_ptr(uint64_t pc) {
     auto it = std::lower_bound(r_.targets.begin(), r_.targets.end(), pc);
     if (it == r_.targets.end() || *it != pc) return nullptr;
-    return b_.CreateConstInBoundsGEP1_64(i8(), hart_load(b_.getPtrTy(), unit_field(kUnitSlots)),
-                                         static_cast<size_t>(it - r_.targets.begin()) * sizeof(ChainSlot));
+    return unit_field(o_.slots_offset + static_cast<size_t>(it - r_.targets.begin()) * sizeof(ChainSlot));
   }
   // True while no helper has asked the unit to end (hart.block_exit clear).
   Value* block_exit_clear() { return b_.CreateICmpEQ(hart_load(i8(), o_.layout.block_exit), b_.getInt8(0)); }
@@ -180,6 +178,7 @@ class Lowerer {
   Value* hart_ = nullptr;
   Value* budget_ = nullptr;
   Value* unit_ = nullptr;
+  llvm::AllocaInst* unit_slot_ = nullptr;
   Value* pos0_ = nullptr;
   Value* ins0_ = nullptr;
   llvm::AllocaInst* done_ = nullptr;
@@ -400,11 +399,12 @@ void Lowerer::make_exits() {
   b_.SetInsertPoint(chain_lookup_bb_);
   lookup_done_ = b_.CreatePHI(i64(), 8, "lookup_done");
   lookup_slot_ = b_.CreatePHI(b_.getPtrTy(), 8, "lookup_slot");
-  Value* next = call("hs_jit_chain", b_.getPtrTy(), {hart_, lookup_slot_});
+  Value* next = call(kHelperChain, llvm::StructType::get(c_, {b_.getPtrTy(), b_.getPtrTy()}), {hart_, lookup_slot_});
+  Value* entry = b_.CreateExtractValue(next, 0);
   BasicBlock* chain = new_bb("chain");
-  b_.CreateCondBr(b_.CreateIsNotNull(next), chain, no_chain_bb_);
+  b_.CreateCondBr(b_.CreateIsNotNull(entry), chain, no_chain_bb_);
   b_.SetInsertPoint(chain);
-  enter(next, lookup_done_);
+  tail_call(entry, lookup_done_, b_.CreateExtractValue(next, 1));
   if (!o_.optimised) {
     // Tier 1: one shared jump exit (less IR to compile).
     jump_bb_ = new_bb("jump_exit");
@@ -456,17 +456,6 @@ void Lowerer::jump_exit(Value* pc, Value* done) {
   b_.CreateBr(jump_bb_);
 }
 
-void Lowerer::enter(Value* unit, Value* done) {
-  static_assert(offsetof(CompiledUnit, entry) == 0);
-  auto* entry = llvm::cast<llvm::LoadInst>(hart_load(b_.getPtrTy(), unit));  // CompiledUnit::entry
-  entry->setAtomic(llvm::AtomicOrdering::Acquire);
-  entry->setAlignment(llvm::Align(8));
-  BasicBlock* go = new_bb("chain");
-  b_.CreateCondBr(b_.CreateIsNotNull(entry), go, no_chain_bb_);
-  b_.SetInsertPoint(go);
-  tail_call(entry, done, unit);
-}
-
 void Lowerer::tail_call(Value* entry, Value* done, Value* unit) {
   // A tail call: chains of any length run in constant stack.
   llvm::CallInst* rest =
@@ -503,7 +492,15 @@ void Lowerer::chain_to(Value* pc, Value* done, Value* slot, bool check_pc) {
   lookup_slot_->addIncoming(slot, here);
   cond_br_likely(ok, hit, chain_lookup_bb_);
   b_.SetInsertPoint(hit);
-  enter(slot_field(b_.getPtrTy(), offsetof(ChainSlot, unit)), done);
+  Value* unit = slot_field(b_.getPtrTy(), offsetof(ChainSlot, unit));
+  static_assert(offsetof(CompiledUnit, entry) == 0);
+  auto* entry = llvm::cast<llvm::LoadInst>(hart_load(b_.getPtrTy(), unit));  // CompiledUnit::entry
+  entry->setAtomic(llvm::AtomicOrdering::Acquire);
+  entry->setAlignment(llvm::Align(8));
+  BasicBlock* go = new_bb("chain");
+  b_.CreateCondBr(b_.CreateIsNotNull(entry), go, no_chain_bb_);
+  b_.SetInsertPoint(go);
+  tail_call(entry, done, unit);
 }
 
 void Lowerer::return_unless_next(Value* flow) {
@@ -513,7 +510,7 @@ void Lowerer::return_unless_next(Value* flow) {
   b_.SetInsertPoint(next);
 }
 
-Value* Lowerer::slow_path(const char* fn, std::initializer_list<Value*> args) {
+Value* Lowerer::slow_path(JitHelper fn, std::initializer_list<Value*> args) {
   Value* r = call(fn, llvm::StructType::get(c_, {i64(), i64()}), args);
   return_unless_next(b_.CreateTrunc(b_.CreateExtractValue(r, 1), i8()));
   return b_.CreateExtractValue(r, 0);
@@ -733,7 +730,7 @@ Next Lowerer::load(const DecodedInsn& i, unsigned size, bool sign) {
   // A miss: hs_jit_load ends the unit itself on a trap or a device read.
   b_.SetInsertPoint(slow);
   const Access m = access(i, kRead);
-  set_x(i.rd, slow_path("hs_jit_load", {hart_, insn_here(), m.va, c64(size | (sign ? 0x10 : 0)), position_here()}));
+  set_x(i.rd, slow_path(kHelperLoad, {hart_, insn_here(), m.va, c64(size | (sign ? 0x10 : 0)), position_here()}));
   b_.CreateBr(join);
 
   b_.SetInsertPoint(join);
@@ -752,7 +749,7 @@ Next Lowerer::store(const DecodedInsn& i, unsigned size) {
   // a page holding code (maybe this unit's).
   b_.SetInsertPoint(slow);
   const Access m = access(i, kWrite);
-  slow_path("hs_jit_store", {hart_, insn_here(), m.va, x(i.rs2), c64(size), position_here()});
+  slow_path(kHelperStore, {hart_, insn_here(), m.va, x(i.rs2), c64(size), position_here()});
   b_.CreateBr(join);
 
   b_.SetInsertPoint(join);
@@ -768,7 +765,7 @@ Next Lowerer::fallback(const DecodedInsn& i) {
   block_has_fallback_ = true;
   // Handlers read x[rs1]/x[rs2] from the hart (registers are stored as
   // they are written) and write x[rd] at most.
-  Value* flow = call("hs_jit_exec", i8(), {hart_, insn_here(), position_here()});
+  Value* flow = call(kHelperExec, i8(), {hart_, insn_here(), position_here()});
   reload_x(i.rd);
   // Any other flow than kNext ends the unit where hs_jit_exec left the hart.
   return_unless_next(flow);
@@ -785,7 +782,7 @@ void Lowerer::count_run() {
   BasicBlock* go = new_bb("counted");
   cond_br_likely(b_.CreateICmpNE(runs, c64(o_.promote_at)), go, promote);
   b_.SetInsertPoint(promote);
-  call("hs_jit_promote", b_.getVoidTy(), {unit_});
+  call(kHelperPromote, b_.getVoidTy(), {unit()});
   b_.CreateBr(go);
   b_.SetInsertPoint(go);
 }
@@ -855,6 +852,10 @@ void Lowerer::lower(const std::string& name) {
     regs_[r] = b_.CreateAlloca(i64(), nullptr, "x" + std::to_string(r));
   }
   done_ = b_.CreateAlloca(i64(), nullptr, "done");
+  if (o_.optimised) {
+    unit_slot_ = b_.CreateAlloca(b_.getPtrTy(), nullptr, "unit");
+    b_.CreateStore(unit_, unit_slot_, true);
+  }
   for (unsigned r = 1; r < 32; ++r)
     if (used[r]) b_.CreateStore(hart_load(i64(), o_.layout.x + 8 * r), regs_[r]);
   pos0_ = hart_load(i64(), o_.layout.position);

@@ -42,12 +42,16 @@ struct LowerOptions {
   // CompiledUnit::runs and call hs_jit_promote(unit) when the count reaches
   // promote_at; 0: no counter.
   uint64_t promote_at = 0;
+  // The unit's chain slots (one per Region::targets) start this many bytes
+  // after its CompiledUnit.
+  size_t slots_offset = 0;
 };
 
 // Adds function `name` implementing `r` to `m`. The code holds no host
 // address: helpers are called by name (hs_jit_*), and the unit's data is
 // reached through its CompiledUnit argument: `insns` numbers the region's
-// instructions in block order, `slots` follows Region::targets.
+// instructions in block order, the slots at slots_offset follow
+// Region::targets.
 void lower_region(const Region& r, const std::span<const InsnSpec> specs,
                   const LowerOptions& opts, llvm::Module& m, const std::string& name);
 

@@ -42,7 +42,7 @@ struct Region {
   std::vector<uint8_t> bytes;
   // The direct successors of all its blocks and the pcs after them, sorted:
   // a unit's exit to one of them uses the chain slot of the same index
-  // (CompiledUnit::slots), in both tiers.
+  // (LowerOptions::slots_offset), in both tiers.
   std::vector<uint64_t> targets;
   // What the code compiled from the region depends on in it (entry, blocks,
   // their decoded instructions but the handler pointers, tier-1 cut): equal

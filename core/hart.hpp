@@ -288,7 +288,7 @@ class Hart : public HartState, public IrqSink {
   Bus& bus_;
   Clock clock_;
   // [privilege (0..3)][access type][index]
-  TlbEntry tlb_[4][3][kTlbSize];
+  alignas(64) TlbEntry tlb_[4][3][kTlbSize];  // (cache-line aligned: an entry never straddles two lines)
   // Physical page of each exec TLB entry (block cache keys, fetch pa).
   uint64_t tlb_exec_ppage_[4][kTlbSize] = {};
   // Per entry, the page holding the leaf PTE it was built from (kNoTable:

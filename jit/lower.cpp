@@ -154,7 +154,7 @@ class Lowerer {
                                          n * sizeof(DecodedInsn));
   }
   Value* insn_here() { return insn_ptr(insn_base_ + k_); }
-  // nullptr if pc is not a target (then the exit does not chain).
+  // nullptr if pc is not one of Region::targets.
   Value* slot_ptr(uint64_t pc) {
     auto it = std::lower_bound(r_.targets.begin(), r_.targets.end(), pc);
     if (it == r_.targets.end() || *it != pc) return nullptr;
@@ -429,24 +429,21 @@ void Lowerer::exit(Value* pc, Flow flow, Value* done) {
 }
 
 void Lowerer::jump_exit(Value* pc, Value* done) {
-  // A direct jump has a slot of its own; an indirect one (a return, mostly:
-  // many targets) uses the hart's jump cache entry for its target.
-  Value* slot;
-  const bool direct = llvm::isa<llvm::ConstantInt>(pc);
-  if (direct) {
-    slot = slot_ptr(llvm::cast<llvm::ConstantInt>(pc)->getZExtValue());
-    if (!slot) {
-      exit(pc, Flow::kJump, done);
-      return;
-    }
-  } else {
+  // A jump to a direct successor of a region block has a slot of its own
+  // (Region::targets); any other uses the hart's jump cache entry for its
+  // target: an indirect jump (a return, mostly: many targets), or one whose
+  // target tier 1 folded to a constant (auipc and jalr: a far call).
+  Value* slot = nullptr;
+  if (auto* c = llvm::dyn_cast<llvm::ConstantInt>(pc)) slot = slot_ptr(c->getZExtValue());
+  const bool own = slot != nullptr;
+  if (!own) {
     Value* index = b_.CreateAnd(b_.CreateLShr(pc, 1), c64(Hart::kJumpCacheSize - 1));
     slot = b_.CreateInBoundsGEP(i8(), field(o_.layout.jump_cache), b_.CreateMul(index, c64(sizeof(ChainSlot))));
   }
   if (o_.optimised) {
     // Tier 2: each exit its own copy, so each has its own indirect jump for
     // the host's branch predictor.
-    chain_to(pc, done, slot, !direct);
+    chain_to(pc, done, slot, !own);
     return;
   }
   BasicBlock* here = b_.GetInsertBlock();

@@ -1,4 +1,5 @@
 #include "jit/disk_cache.hpp"
+#include "jit/wire.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -42,21 +43,6 @@ std::optional<std::vector<char>> read_file(const fs::path& p) {
   }
   ::close(fd);
   return bytes;
-}
-
-template <typename T>
-void put(std::vector<char>& out, const T& v) {
-  const auto* p = reinterpret_cast<const char*>(&v);
-  out.insert(out.end(), p, p + sizeof v);
-}
-
-// Reads a T at `at` if it fits before `end`.
-template <typename T>
-bool get(const std::vector<char>& in, size_t& at, T& v) {
-  if (in.size() - at < sizeof v) return false;
-  std::memcpy(&v, in.data() + at, sizeof v);
-  at += sizeof v;
-  return true;
 }
 
 std::optional<CodeKey> parse_key(const std::string& name) {

@@ -14,12 +14,16 @@
 // Freeing does: when the code cache outgrows its bound, the next safe point
 // of the guest thread empties it (all units and their code), and every
 // machine detaches its blocks from them at its own next safe point.
+//
+// Compiled objects also go to the persistent cache (disk_cache.hpp), from
+// which a later process loads them instead of compiling: the code holds no
+// host address (lower.hpp), and a unit is used wherever the page holds its
+// region's code, as in-process reuse does.
 #include <llvm/Config/llvm-config.h>
 #include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/JITLink/JITLink.h>
 #include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
-#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/DiagnosticInfo.h>
 #include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/IR/LLVMContext.h>
@@ -273,8 +277,8 @@ class Engine {
 
   std::mutex cache_mu_;  // units_, stats_ (short holds only)
   std::unordered_map<uint64_t, std::vector<UnitPtr>> units_;
-  // Every linked unit's entry by code key (a batch's other members come
-  // with the one asked for).
+  // Every linked unit's code by entry key (a batch's other members come
+  // with the one asked for), with the region it was compiled from.
   struct Loaded {
     UnitEntry entry;
     CodeKey code;

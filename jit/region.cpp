@@ -9,6 +9,7 @@
 #include "core/block_cache.hpp"
 #include "core/decoder.hpp"
 #include "core/hart.hpp"
+#include "jit/wire.hpp"
 
 namespace hs::jit {
 
@@ -53,21 +54,6 @@ Region::Key Region::key() const {
   XXH3_freeState(st);
   return {h.low64, h.high64};
 }
-
-namespace {
-template <typename T>
-void put(std::vector<char>& out, const T& v) {
-  const auto* p = reinterpret_cast<const char*>(&v);
-  out.insert(out.end(), p, p + sizeof v);
-}
-template <typename T>
-bool get(std::span<const char> in, size_t& at, T& v) {
-  if (in.size() - at < sizeof v) return false;
-  std::memcpy(&v, in.data() + at, sizeof v);
-  at += sizeof v;
-  return true;
-}
-}  // namespace
 
 void Region::save(std::vector<char>& out) const {
   put(out, entry);

@@ -69,7 +69,10 @@ void Region::save(std::vector<char>& out) const {
     }
   }
   put(out, static_cast<uint32_t>(ranges.size()));
-  for (auto r : ranges) put(out, r);
+  for (auto [offset, len] : ranges) {
+    put(out, offset);
+    put(out, len);
+  }
   put(out, static_cast<uint32_t>(targets.size()));
   for (uint64_t t : targets) put(out, t);
   out.insert(out.end(), bytes.begin(), bytes.end());  // as long as the ranges say
@@ -98,7 +101,8 @@ std::optional<Region> Region::load(std::span<const char> in, size_t& at, std::sp
   size_t bytes = 0;
   r.ranges.resize(n);
   for (auto& range : r.ranges) {
-    if (!get(in, at, range) || range.first + range.second > kPageSize) return std::nullopt;
+    if (!get(in, at, range.first) || !get(in, at, range.second) || range.first + range.second > kPageSize)
+      return std::nullopt;
     bytes += range.second;
   }
   if (!get(in, at, n) || n > 2 * kMaxRegionInsns + kMaxRegionBlocks) return std::nullopt;

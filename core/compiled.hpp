@@ -48,8 +48,9 @@ struct CompiledUnit;
 //
 // `unit` is the CompiledUnit the code was loaded for: everything per unit
 // the code uses (its instructions, chain slots, run counter) is reached
-// through it, so compiled code holds no host address but the helpers' (by
-// symbol) and one object file serves any process (the persistent cache).
+// through it, and the helpers through the hart (JitHelper), so compiled
+// code holds no host address and one object file serves any process (the
+// persistent cache).
 using UnitEntry = Flow (*)(Hart& hart, uint64_t budget, CompiledUnit* unit);
 
 // A compiled unit as the machine sees it. Owned by the tier; a Block points
@@ -173,9 +174,9 @@ uint8_t hs_jit_exec(Hart* h, const DecodedInsn* insn, uint64_t position);
 // back, position < chain_until): the compiled entry of the unit the machine
 // loop would run next, if it would run one at once (the exec TLB maps pc,
 // the block there is cached and its unit compiled), else a null entry. The
-// unit then tail-calls it with what is left of its budget: exactly what the loop would do,
-// without returning to it. `slot`, the exit's own cache of its
-// last target (see ChainSlot), is filled in for the next time; the unit
+// unit then tail-calls it with what is left of its budget: exactly what the
+// loop would do, without returning to it. `slot`, the exit's own cache of
+// its last target (see ChainSlot), is filled in for the next time; the unit
 // checks it inline and calls this only when it does not hold.
 struct JitChainResult {
   UnitEntry entry;     // null: no chaining

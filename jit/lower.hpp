@@ -48,7 +48,7 @@ struct LowerOptions {
 };
 
 // Adds function `name` implementing `r` to `m`. The code holds no host
-// address: helpers are called by name (hs_jit_*), and the unit's data is
+// address: helpers are called through Hart::jit_helpers, and the unit's data is
 // reached through its CompiledUnit argument: `insns` numbers the region's
 // instructions in block order, the slots at slots_offset follow
 // Region::targets.

@@ -1,6 +1,7 @@
 // The persistent code cache's files (jit/disk_cache.hpp): written and read
 // back, damaged files refused and removed, the directory trimmed to its
-// bound, other builds' directories dropped beyond the most recent ones.
+// bound, other builds' directories dropped beyond the most recent ones; and
+// the regions the files keep (Region::save/load).
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
@@ -9,7 +10,10 @@
 #include <fstream>
 #include <thread>
 
+#include "core/decoder.hpp"
+#include "core/types.hpp"
 #include "jit/disk_cache.hpp"
+#include "jit/region.hpp"
 
 namespace fs = std::filesystem;
 using hs::jit::CodeKey;
@@ -158,4 +162,55 @@ TEST_CASE("an unusable cache directory means no cache, not an error", "[disk_cac
   DiskCache none("", "v1", 1 << 20);
   none.open();
   CHECK_FALSE(none.enabled());
+}
+
+// A unit's region as the cache keeps it (Region::save/load): read back
+// equal, and any shorter or damaged record refused or read as some region,
+// never a crash or an over-read.
+TEST_CASE("a region saved for the cache reads back, and damaged records are refused", "[disk_cache]") {
+  hs::Decoder decoder;
+  hs::jit::Region r;
+  r.entry = 0x80001000;
+  // addi a0, a0, 1; bne a0, a1, -4; then jal x0, +8
+  const uint32_t code[][2] = {{0x00150513, 0x80001000}, {0xfeb51ee3, 0x80001004}, {0x0080006f, 0x80001008}};
+  r.blocks.resize(2);
+  r.blocks[0].vpc = 0x80001000;
+  r.blocks[1].vpc = 0x80001008;
+  for (auto [raw, pc] : code) {
+    uint8_t flags = 0;
+    r.blocks[pc < 0x80001008 ? 0 : 1].insns.push_back(decoder.decode(raw, pc, flags));
+  }
+  r.tier1_blocks = 1;
+  r.ranges = {{0, 12}};
+  r.bytes.assign(12, 0x13);
+  r.targets = {0x80001000, 0x80001008, 0x80001010};
+  std::vector<char> out;
+  r.save(out);
+
+  size_t at = 0;
+  auto back = hs::jit::Region::load(out, at, decoder.specs());
+  REQUIRE(back);
+  CHECK(at == out.size());
+  CHECK(back->key() == r.key());
+  CHECK(back->targets == r.targets);
+  CHECK(back->bytes == r.bytes);
+  CHECK(back->blocks[0].insns[0].fn == decoder.specs()[r.blocks[0].insns[0].spec].fn.exec);
+
+  for (size_t n = 0; n < out.size(); ++n) {
+    size_t cut = 0;
+    CHECK_FALSE(hs::jit::Region::load(std::span(out).first(n), cut, decoder.specs()));
+  }
+  // Every byte flipped in turn: refused, or a region whose fields stay in
+  // their bounds (the cache then also compares its code key and bytes).
+  for (size_t n = 0; n < out.size(); ++n) {
+    std::vector<char> bad = out;
+    bad[n] = static_cast<char>(bad[n] ^ 0xa5);
+    size_t p = 0;
+    if (auto x = hs::jit::Region::load(bad, p, decoder.specs())) {
+      CHECK(p <= bad.size());
+      CHECK(x->blocks.size() <= hs::jit::kMaxRegionBlocks);
+      CHECK(x->instructions() <= hs::jit::kMaxRegionInsns);
+      for (auto [offset, len] : x->ranges) CHECK(offset + len <= hs::kPageSize);
+    }
+  }
 }

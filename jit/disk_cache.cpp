@@ -1,5 +1,6 @@
 #include "jit/disk_cache.hpp"
 #include "jit/wire.hpp"
+#include "schemas/framing.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -26,23 +27,14 @@ constexpr char kMagic[8] = {'H', 'S', 'J', 'I', 'T', 'O', 'B', '1'};
 // Versions (executables) whose caches are kept besides the current one.
 constexpr size_t kKeepVersions = 2;
 
+// The whole file, or nullopt if it cannot be read.
 std::optional<std::vector<char>> read_file(const fs::path& p) {
-  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  struct stat st;
-  std::optional<std::vector<char>> bytes;
-  if (::fstat(fd, &st) == 0) {
-    bytes.emplace(static_cast<size_t>(st.st_size));
-    size_t at = 0;
-    while (at < bytes->size()) {
-      const ssize_t n = ::read(fd, bytes->data() + at, bytes->size() - at);
-      if (n <= 0) break;
-      at += static_cast<size_t>(n);
-    }
-    if (at != bytes->size()) bytes.reset();
+  try {
+    const std::vector<uint8_t> bytes = read_whole_file(p);
+    return std::vector<char>(bytes.begin(), bytes.end());
+  } catch (const FormatError&) {
+    return std::nullopt;
   }
-  ::close(fd);
-  return bytes;
 }
 
 std::optional<CodeKey> parse_key(const std::string& name) {

@@ -243,6 +243,8 @@ class Engine {
   // cache, of either tier, if the page holds the code of its region.
   Unit* from_cache(BlockCache& cache, Block& b, const uint8_t* page_host);
   Unit* add_unit(std::shared_ptr<const Region> r);
+  // The region a cache file keeps for member `m`; null if it does not read.
+  std::shared_ptr<const Region> member_region(const DiskCache::Member& m) const;
   // Publishes the linked code exactly of the unit's region, if any.
   bool publish_linked(Unit& u, bool tier2);
   // Sets the unit's entry (cache_mu_ held).
@@ -413,6 +415,13 @@ Unit* Engine::add_unit(std::shared_ptr<const Region> r) {
   return u;
 }
 
+std::shared_ptr<const Region> Engine::member_region(const DiskCache::Member& m) const {
+  size_t at = 0;
+  auto r = Region::load(m.region, at, decoder_.specs());
+  if (!r || at != m.region.size()) return nullptr;
+  return std::make_shared<const Region>(std::move(*r));
+}
+
 void Engine::publish(Unit& u, UnitEntry entry, bool tier2, bool from_disk) {
   u.entry.store(entry, std::memory_order_release);
   u.optimised = tier2;
@@ -425,9 +434,10 @@ Unit* Engine::from_cache(BlockCache& cache, Block& b, const uint8_t* page_host) 
   std::vector<bool> tiers{true, false};
   if (options_.mode == Mode::kSync) tiers = {options_.sync_optimised};
   const std::span<const DecodedInsn> block(b.insns, b.count);
+  const CodeKey keys[2] = {entry_key(b.vpc, block, false, promote_at()), entry_key(b.vpc, block, true, promote_at())};
   for (bool tier2 : tiers) {
     std::unique_lock lock(cache_mu_);
-    auto it = loaded_.find(entry_key(b.vpc, block, tier2, promote_at()));
+    auto it = loaded_.find(keys[tier2]);
     if (it == loaded_.end()) continue;
     for (const Loaded& l : it->second) {
       if (!l.region->matches(cache, page_host)) continue;
@@ -441,21 +451,19 @@ Unit* Engine::from_cache(BlockCache& cache, Block& b, const uint8_t* page_host) 
     }
   }
   for (bool tier2 : tiers) {
-    const CodeKey key = entry_key(b.vpc, block, tier2, promote_at());
+    const CodeKey& key = keys[tier2];
     if (!disk_->has(key)) continue;
     auto o = disk_->load(key);
     if (!o) continue;
     auto object = std::make_shared<const DiskCache::Object>(std::move(*o));
     for (const DiskCache::Member& m : object->members) {
       if (m.key != key) continue;
-      size_t at = 0;
-      auto r = Region::load(m.region, at, decoder_.specs());
+      auto r = member_region(m);
       // Not this page's code, or not the code of this region (a damaged
       // file): compiled afresh.
-      if (!r || at != m.region.size() || r->entry != b.vpc || !r->matches(cache, page_host) ||
-          code_key(*r, tier2, promote_at()) != m.code)
+      if (!r || r->entry != b.vpc || !r->matches(cache, page_host) || code_key(*r, tier2, promote_at()) != m.code)
         break;
-      Unit* u = add_unit(std::make_shared<const Region>(std::move(*r)));
+      Unit* u = add_unit(std::move(r));
       if (options_.mode == Mode::kSync)
         compile(*u, tier2);
       else
@@ -638,11 +646,7 @@ bool Engine::link(const DiskCache::Object& o, std::vector<std::shared_ptr<const 
       return false;
     }
     entries.push_back(sym->toPtr<UnitEntry>());
-    if (!regions[k]) {
-      size_t at = 0;
-      if (auto r = Region::load(m.region, at, decoder_.specs()); r && at == m.region.size())
-        regions[k] = std::make_shared<const Region>(std::move(*r));
-    }
+    if (!regions[k]) regions[k] = member_region(m);
   }
   std::lock_guard lock(cache_mu_);
   for (size_t k = 0; k < entries.size(); ++k)

@@ -37,22 +37,7 @@ std::optional<std::vector<char>> read_file(const fs::path& p) {
   }
 }
 
-std::optional<CodeKey> parse_key(const std::string& name) {
-  if (name.size() != 32 + 2 || !name.ends_with(".o")) return std::nullopt;
-  CodeKey k;
-  for (size_t i = 0; i < 32; ++i) {
-    const char c = name[i];
-    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (v < 0) return std::nullopt;
-    uint64_t& half = i < 16 ? k.hi : k.lo;
-    half = half << 4 | static_cast<uint64_t>(v);
-  }
-  return k;
-}
-
 }  // namespace
-
-std::string CodeKey::hex() const { return fmt::format("{:016x}{:016x}", hi, lo); }
 
 CodeKey DiskCache::object_id(const std::vector<Member>& members) {
   XXH3_state_t* st = XXH3_createState();
@@ -108,7 +93,8 @@ void DiskCache::open() {
     const std::string name = e.path().filename().string();
     struct stat st;
     if (::stat(e.path().c_str(), &st) != 0) continue;
-    const auto key = parse_key(name);
+    const auto key = name.ends_with(".o") ? Hash128::from_hex(std::string_view(name).substr(0, name.size() - 2))
+                                          : std::nullopt;
     if (!key) {
       // A temporary file some writer left behind (killed mid-write).
       if (e.last_write_time(ec) < stale) fs::remove(e.path(), ec);
@@ -197,7 +183,7 @@ void DiskCache::store(const Object& o) {
   file.insert(file.end(), body.begin(), body.end());
 
   static std::atomic<uint64_t> serial{0};
-  const fs::path tmp = dir_ / fmt::format("{}.{}.{}.tmp", o.id.hex(), getpid(), serial++);
+  const fs::path tmp = dir_ / fmt::format("{}.{}.{}.tmp", o.id.to_string(), getpid(), serial++);
   {
     std::ofstream out(tmp, std::ios::binary);
     out.write(file.data(), static_cast<std::streamsize>(file.size()));

@@ -24,16 +24,12 @@
 #include <unordered_set>
 #include <vector>
 
+#include "snapshot/hash128.hpp"
+
 namespace hs::jit {
 
-struct CodeKey {
-  uint64_t lo = 0, hi = 0;
-  bool operator==(const CodeKey&) const = default;
-  std::string hex() const;
-};
-struct CodeKeyHash {
-  size_t operator()(const CodeKey& k) const { return static_cast<size_t>(k.lo ^ (k.hi * 0x9e3779b97f4a7c15ull)); }
-};
+// The keys of code and of cache files: 128-bit hashes (XXH3).
+using CodeKey = Hash128;
 
 class DiskCache {
  public:
@@ -73,11 +69,11 @@ class DiskCache {
   static CodeKey object_id(const std::vector<Member>& members);
 
  private:
-  std::filesystem::path path(const CodeKey& k) const { return dir_ / (k.hex() + ".o"); }
+  std::filesystem::path path(const CodeKey& k) const { return dir_ / (k.to_string() + ".o"); }
   std::filesystem::path root_, dir_;
   uint64_t max_bytes_;
   std::mutex mu_;
-  std::unordered_set<CodeKey, CodeKeyHash> present_;
+  std::unordered_set<CodeKey, Hash128Hasher> present_;
   bool opened_ = false;
 };
 

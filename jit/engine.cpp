@@ -98,7 +98,7 @@ CodeKey entry_key(uint64_t vpc, std::span<const DecodedInsn> block, bool tier2, 
 // Exactly what a unit's code of a tier is: its region, tier and tier 1's
 // promotion threshold.
 CodeKey code_key(const Region& r, bool tier2, uint64_t promote_at) {
-  const Region::Key k = r.key();
+  const Hash128 k = r.key();
   const uint64_t words[4] = {k.lo, k.hi, static_cast<uint64_t>(tier2), tier2 ? 0 : promote_at};
   const XXH128_hash_t h = XXH3_128bits(words, sizeof words);
   return {h.low64, h.high64};
@@ -287,13 +287,13 @@ class Engine {
     std::shared_ptr<const Region> region;
     bool from_disk;  // the persistent cache's code (Stats::loaded)
   };
-  std::unordered_map<CodeKey, std::vector<Loaded>, CodeKeyHash> loaded_;  // by entry key
+  std::unordered_map<CodeKey, std::vector<Loaded>, Hash128Hasher> loaded_;  // by entry key
   Stats stats_;
   std::atomic<uint64_t> code_bytes_{0};
   std::atomic<uint64_t> epoch_{0};
 
   std::mutex code_mu_;  // LLJIT additions and removals, the target machines, linked_
-  std::unordered_set<CodeKey, CodeKeyHash> linked_;  // objects linked (DiskCache::object_id)
+  std::unordered_set<CodeKey, Hash128Hasher> linked_;  // objects linked (DiskCache::object_id)
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   // Units waiting for a compile (tier 2 if the flag is set); the worker
@@ -630,7 +630,7 @@ bool Engine::link(const DiskCache::Object& o, std::vector<std::shared_ptr<const 
                   std::string& error) {
   linked_.insert(o.id);  // once: a second copy's symbols would clash
   auto buffer = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(o.bytes.data(), o.bytes.size()),
-                                                     o.id.hex());
+                                                     o.id.to_string());
   if (llvm::Error err = jit_->addObjectFile(tracker_, std::move(buffer))) {
     error = llvm::toString(std::move(err));
     return false;
@@ -734,7 +734,7 @@ bool Engine::compile_module(std::span<Unit* const> units, bool tier2, std::strin
     // Tier and guest entry pc (perf's map, HINDSIGHT_JIT_PERFMAP, names
     // units by them), then what makes the name unique in any process that
     // links the object: its id and the unit's place in it.
-    o.members[k].symbol = fmt::format("hs_t{}_{:x}_{}_{}", tier2 ? 2 : 1, u->region->entry, o.id.hex().substr(0, 16), k);
+    o.members[k].symbol = fmt::format("hs_t{}_{:x}_{}_{}", tier2 ? 2 : 1, u->region->entry, o.id.to_string().substr(0, 16), k);
     LowerOptions lo;
     lo.layout = layout_;
     lo.optimised = tier2;

@@ -38,7 +38,7 @@ size_t Region::instructions() const {
   return n;
 }
 
-Region::Key Region::key() const {
+Hash128 Region::key() const {
   XXH3_state_t* st = XXH3_createState();
   XXH3_128bits_reset(st);
   const uint64_t head[3] = {entry, blocks.size(), tier1_blocks};

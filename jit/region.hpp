@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/insn.hpp"
+#include "snapshot/hash128.hpp"
 
 namespace hs {
 
@@ -47,11 +48,7 @@ struct Region {
   // What the code compiled from the region depends on in it (entry, blocks,
   // their decoded instructions but the handler pointers, tier-1 cut): equal
   // keys compile to the same code (a 128-bit hash).
-  struct Key {
-    uint64_t lo = 0, hi = 0;
-    bool operator==(const Key&) const = default;
-  };
-  Key key() const;
+  Hash128 key() const;
   // Appends the region to `out`; load() reads one back from `in` at `at`
   // (advancing it), nullopt if it is malformed. The persistent cache keeps
   // the region of each unit so that a later run can use the unit (see

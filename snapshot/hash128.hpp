@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include <fmt/format.h>
+
 namespace hs {
 
 struct Hash128 {
@@ -41,7 +43,7 @@ struct Hash128 {
   }
 
   // 32 lowercase hex digits of canonical().
-  std::string to_string() const;
+  std::string to_string() const { return fmt::format("{:016x}{:016x}", hi, lo); }
   // Parses 32 hex digits (either case) in canonical order; nullopt for
   // anything else.
   static constexpr std::optional<Hash128> from_hex(std::string_view s) {

@@ -92,7 +92,6 @@ Hash128 zero_page_hash() {
 
 }  // namespace
 
-std::string Hash128::to_string() const { return fmt::format("{:016x}{:016x}", hi, lo); }
 
 Hash128 xxh3_128(std::span<const uint8_t> data) {
   const XXH128_hash_t h = XXH3_128bits(data.data(), data.size());

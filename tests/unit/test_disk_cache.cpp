@@ -47,7 +47,7 @@ DiskCache::Object object(uint64_t seed, size_t members, size_t bytes) {
 // The one file in `dir` (recursively) named by key k.
 fs::path file_of(const fs::path& dir, const CodeKey& k) {
   for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.path().filename() == k.hex() + ".o") return e.path();
+    if (e.path().filename() == k.to_string() + ".o") return e.path();
   return {};
 }
 
